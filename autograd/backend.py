@@ -1,0 +1,155 @@
+"""The one place that decides where arrays live and which kernels run the hot paths.
+
+    backend   arrays live     hot paths run as
+    numpy     host memory     plain NumPy (the reference, and the one to read)
+    numba     host memory     Numba-compiled kernels
+    cupy      GPU memory      CuPy
+
+`array_module(x)` gives the module (numpy or cupy) that owns an array, so op code is written
+once as `xp.exp(x)`.  `kernel(name)` gives the active backend's implementation of a hot path;
+every kernel has a NumPy reference in `autograd/kernels/reference.py` with the same signature.
+
+The backend is chosen by `set_backend(name)`, `with use_backend(name):`, or the MINIGEN_BACKEND
+environment variable (read once, at import).  Nothing is compiled at import: the Numba kernels
+compile on their first call.
+"""
+import contextlib
+import importlib
+import os
+
+import numpy as np
+
+BACKENDS = ("numpy", "numba", "cupy")
+
+_state = {"name": "numpy", "kernels": None}
+
+
+class BackendError(RuntimeError):
+    """Raised when a backend or a device is asked for that this machine cannot provide."""
+
+
+def cupy_or_none():
+    """The cupy module if it is importable and sees a CUDA device, else None."""
+    try:
+        import cupy
+    except ImportError:
+        return None
+    try:
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+    except Exception:  # CUDA driver missing or broken: no usable device
+        return None
+    return cupy
+
+
+def require_cupy():
+    cupy = cupy_or_none()
+    if cupy is None:
+        raise BackendError(
+            "the cupy backend needs CuPy and a CUDA GPU: install it with "
+            "`pip install minigen[gpu]` (cupy-cuda12x) on a machine with an NVIDIA driver")
+    return cupy
+
+
+def require_numba():
+    try:
+        import numba  # noqa: F401  (imported to check it is there; kernels import it lazily)
+    except ImportError as exc:
+        raise BackendError("the numba backend needs Numba: `pip install numba`") from exc
+
+
+def _load_kernels(name):
+    """The kernel table of a backend: a dict name -> function."""
+    from .kernels import reference
+    table = dict(reference.KERNELS)
+    if name == "numba":
+        table.update(importlib.import_module("autograd.kernels.numba_kernels").KERNELS)
+    elif name == "cupy":
+        table.update(importlib.import_module("autograd.kernels.cupy_kernels").KERNELS)
+    return table
+
+
+def set_backend(name):
+    """Make `name` ("numpy", "numba" or "cupy") the active backend."""
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(BACKENDS)}")
+    if name == "cupy":
+        require_cupy()
+    if name == "numba":
+        require_numba()
+    _state["kernels"] = _load_kernels(name)
+    _state["name"] = name
+
+
+def get_backend():
+    """The name of the active backend."""
+    return _state["name"]
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Run a block with another backend, then restore the previous one."""
+    previous = get_backend()
+    set_backend(name)
+    try:
+        yield
+    finally:
+        set_backend(previous)
+
+
+def kernel(name):
+    """The active backend's implementation of the hot path `name`."""
+    table = _state["kernels"]
+    if table is None:
+        table = _state["kernels"] = _load_kernels(_state["name"])
+    return table[name]
+
+
+def default_device():
+    return "cuda" if _state["name"] == "cupy" else "cpu"
+
+
+def array_module(x):
+    """numpy or cupy, whichever owns the array `x` (the `xp` of the op code)."""
+    if type(x).__module__.startswith("cupy"):
+        return importlib.import_module("cupy")
+    return np
+
+
+def module_for_device(device):
+    if device in (None, "cpu"):
+        return np
+    if device in ("cuda", "gpu") or str(device).startswith("cuda"):
+        return require_cupy()
+    raise BackendError(f"unknown device {device!r}; use 'cpu' or 'cuda'")
+
+
+def device_of(x):
+    return "cuda" if type(x).__module__.startswith("cupy") else "cpu"
+
+
+def to_device(array, device):
+    """Copy an array to `device` ("cpu" or "cuda"); a no-op when it is already there."""
+    if device_of(array) == ("cuda" if device not in (None, "cpu") else "cpu"):
+        return array
+    if device in (None, "cpu"):
+        return array.get()
+    return module_for_device(device).asarray(array)
+
+
+def to_numpy(array):
+    """A NumPy array on the host (the package boundary)."""
+    return array.get() if device_of(array) == "cuda" else np.asarray(array)
+
+
+if os.environ.get("MINIGEN_BACKEND"):
+    set_backend(os.environ["MINIGEN_BACKEND"])
+
+
+def scatter_add(target, index, values):
+    """target[index] += values, where repeated indices add up (the backward of indexing)."""
+    if device_of(target) == "cuda":
+        import cupyx
+        cupyx.scatter_add(target, index, values)
+    else:
+        np.add.at(target, index, values)

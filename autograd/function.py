@@ -1,0 +1,244 @@
+"""Function: one differentiable step of a computation, and the walk that differentiates a graph.
+
+A Function subclass writes `forward` on raw arrays (numpy or cupy: `self.xp` is whichever module
+owns them) and `backward` on Tensors.  Because backward is itself made of Tensor operations, the
+gradient of a gradient comes for free: `grad(..., create_graph=True)` simply records the backward
+pass as a new graph.  By default backward runs under `no_grad`, so it records nothing.
+
+The engine, not the op, undoes broadcasting: every gradient an op returns is summed down to its
+input's shape here (`_unbroadcast`), in one place.
+
+The walk is iterative and ordered by generation (a Function's generation is one more than the
+latest of its inputs), so each tensor's gradient is complete before its creator is visited, and a
+graph of any depth works without recursion.  Unless `retain_graph=True`, every visited Function
+drops its inputs and saved arrays afterwards, so the step's intermediates can be freed at once.
+"""
+import contextlib
+import heapq
+import weakref
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+_grad_mode = {"enabled": True}
+
+FREED_MESSAGE = ("Trying to backward through the graph a second time: its saved values were freed "
+                 "after the first backward. Pass retain_graph=True to the first backward call.")
+
+
+def is_grad_enabled():
+    return _grad_mode["enabled"]
+
+
+@contextlib.contextmanager
+def set_grad_enabled(enabled):
+    previous = _grad_mode["enabled"]
+    _grad_mode["enabled"] = enabled
+    try:
+        yield
+    finally:
+        _grad_mode["enabled"] = previous
+
+
+def no_grad():
+    """Context manager: operations inside record no graph (evaluation, sampling, updates)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    return set_grad_enabled(True)
+
+
+def as_operand(value, like):
+    """A Tensor for an op input: Tensors pass through; scalars and arrays become constants.
+
+    A Python scalar takes the dtype of the tensor it meets, so `x * 2` stays float32.
+    """
+    if isinstance(value, Tensor):
+        return value
+    xp = backend.array_module(like.data)
+    if isinstance(value, (int, float, bool)) and like.data.dtype.kind == "f":
+        return Tensor(xp.asarray(value, dtype=like.data.dtype))
+    return Tensor(xp.asarray(value))
+
+
+class Function:
+    """Base class of every differentiable operation.  One output per Function."""
+
+    __slots__ = ("inputs", "saved", "output_ref", "generation", "xp", "freed", "__dict__")
+
+    def __call__(self, *inputs):
+        first = inputs[0]
+        if not isinstance(first, Tensor):
+            first = next((x for x in inputs if isinstance(x, Tensor)), None)
+            if first is None:
+                first = Tensor(inputs[0])
+        inputs = [x if isinstance(x, Tensor) else as_operand(x, first) for x in inputs]
+        arrays = [x.data for x in inputs]
+        if len(arrays) > 1:
+            self._check_devices(arrays)
+        self.xp = backend.array_module(arrays[0])
+        out = Tensor(self.forward(*arrays))
+        if _grad_mode["enabled"] and any(x.requires_grad for x in inputs):
+            self.inputs = inputs
+            self.generation = max(x.generation for x in inputs)
+            self.freed = False
+            out.requires_grad = True
+            out.creator = self
+            out.generation = self.generation + 1
+            self.output_ref = weakref.ref(out)
+        return out
+
+    def _check_devices(self, arrays):
+        kinds = {type(a).__module__.split(".")[0] for a in arrays}
+        if len(kinds) > 1:
+            devices = ", ".join(backend.device_of(a) for a in arrays)
+            raise backend.BackendError(
+                f"{type(self).__name__}: inputs are on different devices ({devices}); "
+                "move them with .to(device) first")
+
+    # -- what subclasses use ---------------------------------------------------------
+    def save_for_backward(self, *values):
+        self.saved = values
+
+    @property
+    def saved_tensors(self):
+        """The saved values as constant Tensors (arrays) or as they were (Tensors)."""
+        return tuple(v if isinstance(v, Tensor) else Tensor(v) for v in self.saved)
+
+    @property
+    def output(self):
+        """The Tensor this Function produced (backward of y = f(x) often needs y)."""
+        return self.output_ref()
+
+    @property
+    def needs_input_grad(self):
+        return tuple(x.requires_grad for x in self.inputs)
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    def backward(self, grad_output):
+        raise NotImplementedError
+
+
+def _unbroadcast(grad, target, function):
+    """Sum `grad` down to `target`'s shape and dtype: broadcasting undone in one place."""
+    if grad.shape != target.shape:
+        from .ops.shape import sum_to
+        grad = sum_to(grad, target.shape)
+        if grad.shape != target.shape:
+            raise RuntimeError(f"{type(function).__name__}.backward returned a gradient of shape "
+                               f"{grad.shape} for an input of shape {target.shape}")
+    if grad.dtype != target.dtype and target.dtype.kind == "f":
+        grad = grad.astype(target.dtype)
+    return grad
+
+
+def _accumulate(store, key, grad):
+    previous = store.get(key)
+    store[key] = grad if previous is None else previous + grad
+
+
+def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None):
+    """Walk the graph from `outputs` back to its leaves.
+
+    With `inputs=None`, gradients accumulate into the `.grad` of every leaf that requires one
+    (Tensor.backward).  With a list of `inputs`, their gradients are returned instead and no
+    `.grad` is touched (autograd.grad).
+    """
+    grads = {}            # Function -> gradient of its output, complete once the Function is popped
+    heap, seen = [], set()
+
+    def push(function):
+        if id(function) not in seen:
+            seen.add(id(function))
+            heapq.heappush(heap, (-function.generation, id(function), function))
+
+    wanted_leaves, wanted_creators, results = {}, {}, {}
+    for i, x in enumerate(inputs or ()):
+        (wanted_creators if x.creator is not None else wanted_leaves).setdefault(
+            id(x.creator) if x.creator is not None else id(x), []).append(i)
+
+    def deliver_leaf(leaf, grad):
+        if inputs is None:
+            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+        elif id(leaf) in wanted_leaves:
+            _accumulate(results, id(leaf), grad)
+
+    with set_grad_enabled(create_graph):
+        for out, grad in zip(outputs, grad_outputs):
+            if not out.requires_grad:
+                raise RuntimeError("element 0 of tensors does not require grad and has no grad_fn")
+            grad = _root_grad(out, grad)
+            if out.creator is None:
+                deliver_leaf(out, grad)
+                continue
+            _accumulate(grads, out.creator, grad)
+            push(out.creator)
+
+        visited = []
+        while heap:
+            function = heapq.heappop(heap)[2]
+            if function.freed:
+                raise RuntimeError(FREED_MESSAGE)
+            grad_output = grads.pop(function)
+            if id(function) in wanted_creators:
+                results[id(function)] = grad_output
+            input_grads = function.backward(grad_output)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for x, gx in zip(function.inputs, input_grads):
+                if gx is None or not x.requires_grad:
+                    continue
+                gx = _unbroadcast(gx, x, function)
+                if x.creator is None:
+                    deliver_leaf(x, gx)
+                else:
+                    _accumulate(grads, x.creator, gx)
+                    push(x.creator)
+            visited.append(function)
+
+    if not retain_graph:
+        for function in visited:
+            function.inputs = function.saved = None
+            function.freed = True
+    if inputs is None:
+        return None
+    out = [None] * len(inputs)
+    for key, positions in list(wanted_leaves.items()) + list(wanted_creators.items()):
+        for i in positions:
+            out[i] = results.get(key)
+    return tuple(out)
+
+
+def _root_grad(out, grad):
+    if grad is None:
+        if out.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                               f"this output has shape {out.shape}")
+        return Tensor(backend.array_module(out.data).ones_like(out.data))
+    grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=out.dtype))
+    if grad.shape != out.shape:
+        raise RuntimeError(f"backward: grad of shape {grad.shape} for an output of shape {out.shape}")
+    return grad
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=True):
+    """Gradients of `outputs` with respect to `inputs`, returned as a tuple (PyTorch's autograd.grad).
+
+    With create_graph=True the returned gradients are themselves part of a graph and can be
+    differentiated again (WGAN-GP's penalty, consensus optimization).  An input that the outputs
+    do not depend on gets None.
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    retain = create_graph if retain_graph is None else retain_graph
+    return run_backward(outputs, list(grad_outputs), retain_graph=retain,
+                        create_graph=create_graph, inputs=inputs)

@@ -1,0 +1,101 @@
+"""NumPy references of the hot-path kernels.  Every function here works on numpy and cupy arrays
+alike (`xp` is whichever module owns the input); the Numba versions must agree with these.
+
+The numerics are decided here, once:
+  sigmoid(x)          = 1 / (1 + e^-x) for x >= 0,  e^x / (1 + e^x) for x < 0   (no overflow)
+  softplus(x)         = logaddexp(0, x) = max(x, 0) + log1p(e^-|x|)
+  logsumexp(x)        = m + log sum exp(x - m),  m = max x
+  bce_with_logits(l,t)= max(l, 0) - l t + log1p(e^-|l|)          (-log Bernoulli(t; sigmoid l))
+"""
+from ..backend import array_module
+
+
+def sigmoid(x):
+    xp = array_module(x)
+    e = xp.exp(-xp.abs(x))                               # in (0, 1]: never overflows
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def softplus(x):
+    xp = array_module(x)
+    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    xp = array_module(x)
+    m = x.max(axis=axis, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)                   # all -inf rows give -inf, not nan
+    out = xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = out.squeeze(axis=axis) if axis is not None else out.reshape(())
+    return out
+
+
+def softmax(x, axis=-1):
+    xp = array_module(x)
+    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis=-1):
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def bce_with_logits(logits, targets):
+    xp = array_module(logits)
+    return xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
+
+
+# -- optimizer updates: one call per parameter, arrays updated in place ----------------------
+
+def sgd_update(param, grad, velocity, lr, momentum, weight_decay):
+    """g = grad + wd * param;  v = momentum * v + g;  param -= lr * v   (PyTorch's SGD)"""
+    g = grad + weight_decay * param if weight_decay else grad
+    if momentum:
+        velocity *= momentum
+        velocity += g
+        g = velocity
+    param -= lr * g
+
+
+def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, weight_decay, decoupled):
+    """Adam (Kingma and Ba 2015), and AdamW's decoupled weight decay when `decoupled`.
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+    param -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+    """
+    xp = array_module(param)
+    if weight_decay and decoupled:
+        param *= 1 - lr * weight_decay
+    elif weight_decay:
+        grad = grad + weight_decay * param
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * grad
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * grad * grad
+    bias1 = 1 - beta1 ** step
+    bias2 = 1 - beta2 ** step
+    param -= (lr / bias1) * exp_avg / (xp.sqrt(exp_avg_sq / bias2) + eps)
+
+
+def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):
+    """v = alpha v + (1 - alpha) g^2;  param -= lr * g / (sqrt(v) + eps)   (PyTorch's RMSprop)"""
+    xp = array_module(param)
+    if weight_decay:
+        grad = grad + weight_decay * param
+    square_avg *= alpha
+    square_avg += (1 - alpha) * grad * grad
+    param -= lr * grad / (xp.sqrt(square_avg) + eps)
+
+
+KERNELS = {
+    "sgd_update": sgd_update,
+    "adam_update": adam_update,
+    "rmsprop_update": rmsprop_update,
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "logsumexp": logsumexp,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "bce_with_logits": bce_with_logits,
+}

@@ -1,0 +1,5 @@
+"""Neural-network building blocks: Module, Parameter, layers, and `functional`."""
+from . import functional
+from .layers import (GELU, Dropout, Embedding, LayerNorm, LeakyReLU, Linear, ReLU, Sequential, Sigmoid,
+                     SiLU, Softplus, Tanh)
+from .module import Module, Parameter

@@ -1,0 +1,107 @@
+"""Stateless neural-network functions (PyTorch's torch.nn.functional, on the engine).
+
+Losses take `reduction="mean" | "sum" | "none"` as PyTorch's do.
+"""
+import numpy as np
+
+from .. import random
+from ..backend import array_module, kernel
+from ..function import Function
+from ..ops import linear, log_softmax, mean, reshape, sigmoid, sqrt, var
+from ..tensor import Tensor
+
+__all__ = ["linear", "layer_norm", "embedding", "dropout", "binary_cross_entropy_with_logits",
+           "cross_entropy", "mse_loss"]
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def _same_shape(name, a, b):
+    if a.shape != b.shape:
+        raise ValueError(f"{name}: input shape {a.shape} and target shape {b.shape} differ")
+
+
+class BCEWithLogits(Function):
+    """l(z, t) = max(z, 0) - z t + log(1 + e^-|z|) = -[t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))]
+
+    dl/dz = sigmoid(z) - t,   dl/dt = -z
+    """
+
+    def forward(self, logits, targets):
+        return kernel("bce_with_logits")(logits, targets)
+
+    def backward(self, gy):
+        logits, targets = self.inputs
+        needs_logits, needs_targets = self.needs_input_grad
+        g_logits = gy * (sigmoid(logits) - targets) if needs_logits else None
+        g_targets = -gy * logits if needs_targets else None
+        return g_logits, g_targets
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+    """Bernoulli negative log-likelihood of `targets` under probabilities sigmoid(logits)."""
+    targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets, dtype=logits.dtype))
+    _same_shape("binary_cross_entropy_with_logits", logits, targets)
+    return _reduce(BCEWithLogits()(logits, targets), reduction)
+
+
+def cross_entropy(logits, targets, reduction="mean"):
+    """-log softmax(logits)[target] for logits (N, C) or (N, T, C) and integer targets (N,) / (N, T)."""
+    target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if logits.shape[:-1] != target_array.shape:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
+                         f"{logits.shape[:-1]}, got {target_array.shape}")
+    flat = reshape(log_softmax(logits, axis=-1), -1, logits.shape[-1])       # (N*T, C)
+    rows = array_module(target_array).arange(flat.shape[0])
+    picked = flat[rows, target_array.reshape(-1)]                             # (N*T,)
+    return _reduce(reshape(-picked, target_array.shape), reduction)
+
+
+def mse_loss(input, target, reduction="mean"):
+    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    _same_shape("mse_loss", input, target)
+    difference = input - target
+    return _reduce(difference * difference, reduction)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) over the last len(normalized_shape) axes, then scale and shift."""
+    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if x.shape[-len(normalized_shape):] != normalized_shape:
+        raise ValueError(f"layer_norm: input shape {x.shape} does not end in {normalized_shape}")
+    axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
+    centred = x - mean(x, axis=axes, keepdims=True)
+    y = centred / sqrt(var(x, axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+def embedding(indices, weight):
+    """Rows of `weight` (V, D) picked by integer `indices` (any shape) -> (..., D).  Repeated
+    indices add their gradients."""
+    index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
+        raise IndexError(f"embedding: indices must lie in [0, {weight.shape[0]}), "
+                         f"got [{int(index.min())}, {int(index.max())}]")
+    return weight[index]
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p) (inverted dropout)."""
+    if not training or p == 0:
+        return x
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    keep = random.generator(x.device).random(x.shape) >= p
+    return x * Tensor((keep / (1 - p)).astype(x.dtype))

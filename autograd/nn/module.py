@@ -1,0 +1,135 @@
+"""Module: a container of Parameters, buffers and sub-Modules, as in PyTorch.
+
+Attributes that are Parameters or Modules are registered when assigned, in order, so
+`named_parameters()` walks them as "encoder.0.weight".  Buffers (BatchNorm's running statistics)
+are saved in the state dict but are not trained.
+"""
+from collections import OrderedDict
+
+from .. import backend
+from ..tensor import Tensor, as_array
+
+
+class Parameter(Tensor):
+    """A leaf Tensor that a Module trains (requires_grad=True)."""
+
+    def __init__(self, data, requires_grad=True):
+        super().__init__(as_array(data), requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter(" + super().__repr__() + ")"
+
+
+class Module:
+    training = True
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, (Parameter, Module)):
+            self._buffers.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name, array):
+        """A non-trained array that belongs to the state (running means, masks)."""
+        self._buffers[name] = True
+        object.__setattr__(self, name, array)
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward")
+
+    # -- walking the tree ----------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        yield prefix, self
+        for name, module in self._modules.items():
+            yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return [m for _, m in self.named_modules()]
+
+    def named_parameters(self):
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name, p in module._parameters.items():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    yield (f"{prefix}.{name}" if prefix else name), p
+
+    def parameters(self):
+        return [p for _, p in self.named_parameters()]
+
+    def named_buffers(self):
+        for prefix, module in self.named_modules():
+            for name in module._buffers:
+                yield (f"{prefix}.{name}" if prefix else name), module, name
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad = None
+
+    def train(self, mode=True):
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    # -- state ----------------------------------------------------------------------------
+    def state_dict(self):
+        """name -> array for every parameter and buffer (arrays are the live ones, not copies)."""
+        state = OrderedDict((name, p.data) for name, p in self.named_parameters())
+        for name, module, attribute in self.named_buffers():
+            state[name] = getattr(module, attribute)
+        return state
+
+    def load_state_dict(self, state):
+        """Copy arrays into the parameters and buffers in place (optimizers keep their references)."""
+        own = dict(self.named_parameters())
+        buffers = {name: (module, attr) for name, module, attr in self.named_buffers()}
+        missing = [k for k in list(own) + list(buffers) if k not in state]
+        unexpected = [k for k in state if k not in own and k not in buffers]
+        if missing or unexpected:
+            raise KeyError(f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected {unexpected}")
+        for name, p in own.items():
+            value = as_array(state[name], dtype=p.dtype, device=p.device)
+            if value.shape != p.shape:
+                raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape {value.shape}, "
+                                 f"the model expects {p.shape}")
+            p.data[...] = value
+        for name, (module, attr) in buffers.items():
+            current = getattr(module, attr)
+            object.__setattr__(module, attr, as_array(state[name], dtype=current.dtype, device=backend.device_of(current)))
+        return self
+
+    def to(self, device):
+        """Move every parameter and buffer to `device` ("cpu" or "cuda"), in place."""
+        for p in self.parameters():
+            p.data = backend.to_device(p.data, device)
+            if p.grad is not None:
+                p.grad = Tensor(backend.to_device(p.grad.data, device))
+        for _, module, attr in self.named_buffers():
+            object.__setattr__(module, attr, backend.to_device(getattr(module, attr), device))
+        return self
+
+    def __repr__(self):
+        children = "".join(f"\n  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items())
+        return f"{type(self).__name__}({self.extra_repr()}{children}{chr(10) if children else ''})"
+
+    def extra_repr(self):
+        return ""

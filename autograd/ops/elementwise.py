@@ -1,0 +1,408 @@
+"""Elementwise operations: forward on arrays, backward on Tensors, side by side.
+
+Each backward returns one gradient per input, shaped like the broadcast output; the engine sums
+it back to the input's shape.  Masks (relu, clip, max) are constants: their own derivative is zero
+almost everywhere, which is what second derivatives need.
+"""
+from ..backend import kernel
+from ..function import Function
+from ..tensor import Tensor
+
+
+def _constant(array):
+    return Tensor(array)
+
+
+# -- arithmetic -----------------------------------------------------------------------------
+
+class Add(Function):
+    """y = a + b"""
+
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, gy):
+        return gy, gy
+
+
+class Sub(Function):
+    """y = a - b"""
+
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, gy):
+        return gy, -gy
+
+
+class Mul(Function):
+    """y = a * b;  dy/da = b,  dy/db = a"""
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        needs_a, needs_b = self.needs_input_grad
+        return (gy * b if needs_a else None), (gy * a if needs_b else None)
+
+
+class Div(Function):
+    """y = a / b;  dy/da = 1 / b,  dy/db = -a / b^2"""
+
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        needs_a, needs_b = self.needs_input_grad
+        ga = gy / b if needs_a else None
+        gb = -gy * a / (b * b) if needs_b else None
+        return ga, gb
+
+
+class Neg(Function):
+    """y = -x"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, gy):
+        return -gy
+
+
+class PowScalar(Function):
+    """y = x^c for a constant c;  dy/dx = c x^(c-1)"""
+
+    def __init__(self, exponent):
+        self.exponent = exponent
+
+    def forward(self, x):
+        return x ** self.exponent
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        c = self.exponent
+        if c == 2:
+            return gy * (2 * x)
+        return gy * (c * x ** (c - 1))
+
+
+class Pow(Function):
+    """y = a^b;  dy/da = b a^(b-1),  dy/db = y log a"""
+
+    def forward(self, a, b):
+        return a ** b
+
+    def backward(self, gy):
+        a, b = self.inputs
+        needs_a, needs_b = self.needs_input_grad
+        ga = gy * b * a ** (b - 1) if needs_a else None
+        gb = gy * self.output * log(a) if needs_b else None
+        return ga, gb
+
+
+class Maximum(Function):
+    """y = max(a, b); at a tie the gradient is split evenly."""
+
+    def forward(self, a, b):
+        return self.xp.maximum(a, b)
+
+    def backward(self, gy):
+        a, b = (x.data for x in self.inputs)
+        share_a = (a > b) + 0.5 * (a == b)
+        return gy * _constant(share_a.astype(gy.dtype)), gy * _constant((1 - share_a).astype(gy.dtype))
+
+
+class Minimum(Function):
+    """y = min(a, b); at a tie the gradient is split evenly."""
+
+    def forward(self, a, b):
+        return self.xp.minimum(a, b)
+
+    def backward(self, gy):
+        a, b = (x.data for x in self.inputs)
+        share_a = (a < b) + 0.5 * (a == b)
+        return gy * _constant(share_a.astype(gy.dtype)), gy * _constant((1 - share_a).astype(gy.dtype))
+
+
+class Where(Function):
+    """y = a where cond else b (cond is a constant mask)."""
+
+    def __init__(self, condition):
+        self.condition = condition
+
+    def forward(self, a, b):
+        return self.xp.where(self.condition, a, b)
+
+    def backward(self, gy):
+        zero = _constant(self.xp.zeros((), dtype=gy.dtype))
+        return where(self.condition, gy, zero), where(self.condition, zero, gy)
+
+
+# -- unary math -----------------------------------------------------------------------------
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at 0)"""
+
+    def forward(self, x):
+        return self.xp.abs(x)
+
+    def backward(self, gy):
+        return gy * _constant(self.xp.sign(self.inputs[0].data))
+
+
+class Exp(Function):
+    """y = e^x;  dy/dx = y"""
+
+    def forward(self, x):
+        return self.xp.exp(x)
+
+    def backward(self, gy):
+        return gy * self.output
+
+
+class Log(Function):
+    """y = log x;  dy/dx = 1 / x"""
+
+    def forward(self, x):
+        return self.xp.log(x)
+
+    def backward(self, gy):
+        return gy / self.inputs[0]
+
+
+class Log1p(Function):
+    """y = log(1 + x);  dy/dx = 1 / (1 + x)"""
+
+    def forward(self, x):
+        return self.xp.log1p(x)
+
+    def backward(self, gy):
+        return gy / (self.inputs[0] + 1)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dy/dx = 1 / (2 y)"""
+
+    def forward(self, x):
+        return self.xp.sqrt(x)
+
+    def backward(self, gy):
+        return gy / (self.output * 2)
+
+
+class Sin(Function):
+    """y = sin x;  dy/dx = cos x"""
+
+    def forward(self, x):
+        return self.xp.sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """y = cos x;  dy/dx = -sin x"""
+
+    def forward(self, x):
+        return self.xp.cos(x)
+
+    def backward(self, gy):
+        return -gy * sin(self.inputs[0])
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y^2"""
+
+    def forward(self, x):
+        return self.xp.tanh(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x), computed without overflow;  dy/dx = y (1 - y)"""
+
+    def forward(self, x):
+        return kernel("sigmoid")(x)
+
+    def backward(self, gy):
+        y = self.output
+        return gy * (y * (1 - y))
+
+
+class Relu(Function):
+    """y = max(x, 0);  dy/dx = [x > 0]"""
+
+    def forward(self, x):
+        return self.xp.maximum(x, 0)
+
+    def backward(self, gy):
+        return gy * _constant((self.inputs[0].data > 0).astype(gy.dtype))
+
+
+class LeakyRelu(Function):
+    """y = x if x > 0 else slope x;  dy/dx = 1 or slope"""
+
+    def __init__(self, slope):
+        self.slope = slope
+
+    def forward(self, x):
+        return self.xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        return gy * _constant(self.xp.where(x > 0, 1, self.slope).astype(gy.dtype))
+
+
+class Softplus(Function):
+    """y = log(1 + e^x) = logaddexp(0, x);  dy/dx = sigmoid(x)"""
+
+    def forward(self, x):
+        return kernel("softplus")(x)
+
+    def backward(self, gy):
+        return gy * sigmoid(self.inputs[0])
+
+
+class Clip(Function):
+    """y = min(max(x, low), high);  dy/dx = [low <= x <= high]"""
+
+    def __init__(self, low, high):
+        self.low, self.high = low, high
+
+    def forward(self, x):
+        return self.xp.clip(x, self.low, self.high)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        inside = self.xp.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return gy * _constant(inside.astype(gy.dtype))
+
+
+class AsType(Function):
+    """y = x cast to another floating dtype; the gradient is cast back."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+
+    def forward(self, x):
+        self.source_dtype = x.dtype
+        return x.astype(self.dtype)
+
+    def backward(self, gy):
+        return astype(gy, self.source_dtype)
+
+
+# -- the functions users call ---------------------------------------------------------------
+
+def add(a, b):
+    return Add()(a, b)
+
+
+def sub(a, b):
+    return Sub()(a, b)
+
+
+def mul(a, b):
+    return Mul()(a, b)
+
+
+def div(a, b):
+    return Div()(a, b)
+
+
+def neg(x):
+    return Neg()(x)
+
+
+def pow(a, b):
+    """a ** b; a constant Python exponent takes the cheaper x^c path."""
+    if isinstance(b, (int, float)):
+        return PowScalar(b)(a)
+    return Pow()(a, b)
+
+
+def maximum(a, b):
+    return Maximum()(a, b)
+
+
+def minimum(a, b):
+    return Minimum()(a, b)
+
+
+def where(condition, a, b):
+    """Elementwise a where `condition` else b; `condition` is a boolean array or Tensor."""
+    if isinstance(condition, Tensor):
+        condition = condition.data
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = Tensor(a)
+    return Where(condition)(a, b)
+
+
+def abs(x):
+    return Abs()(x)
+
+
+def exp(x):
+    return Exp()(x)
+
+
+def log(x):
+    return Log()(x)
+
+
+def log1p(x):
+    return Log1p()(x)
+
+
+def sqrt(x):
+    return Sqrt()(x)
+
+
+def sin(x):
+    return Sin()(x)
+
+
+def cos(x):
+    return Cos()(x)
+
+
+def tanh(x):
+    return Tanh()(x)
+
+
+def sigmoid(x):
+    return Sigmoid()(x)
+
+
+def relu(x):
+    return Relu()(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return LeakyRelu(negative_slope)(x)
+
+
+def softplus(x):
+    return Softplus()(x)
+
+
+def logsigmoid(x):
+    """log sigmoid(x) = -softplus(-x), stable for large |x|."""
+    return -softplus(-x)
+
+
+def clip(x, low=None, high=None):
+    return Clip(low, high)(x)
+
+
+def astype(x, dtype):
+    return x if x.dtype == dtype else AsType(dtype)(x)

@@ -1,0 +1,148 @@
+"""Reductions with NumPy's `axis=` / `keepdims=`, and the log-sum-exp family.
+
+The backward of a reduction is a broadcast of the upstream gradient back over the reduced axes;
+`_expand` puts the reduced axes back (as size 1) so that broadcasting lines up.
+"""
+import builtins
+
+from ..backend import kernel
+from ..function import Function
+from ..tensor import Tensor
+from .shape import broadcast_to, reshape
+
+
+def _normalize_axis(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(sorted(a % ndim if ndim else 0 for a in axes))
+
+
+def _kept_shape(shape, axis):
+    """The shape a reduction over `axis` has with keepdims=True."""
+    axes = _normalize_axis(axis, len(shape))
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _expand(gy, shape, axis, keepdims):
+    """Reshape an upstream gradient of a reduction so it broadcasts against the input."""
+    if keepdims or gy.ndim == len(shape):
+        return gy
+    return reshape(gy, _kept_shape(shape, axis))
+
+
+class Sum(Function):
+    """y = sum of x over `axis`;  dy/dx = 1 for every summed element"""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.input_shape = x.shape
+        return x.sum(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        return broadcast_to(_expand(gy, self.input_shape, self.axis, self.keepdims), self.input_shape)
+
+
+class Extreme(Function):
+    """y = max (or min) of x over `axis`.  Ties share the gradient evenly (a subgradient)."""
+
+    def __init__(self, axis, keepdims, largest):
+        self.axis, self.keepdims, self.largest = axis, keepdims, largest
+
+    def forward(self, x):
+        reduce = x.max if self.largest else x.min
+        return reduce(axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x = self.inputs[0].data
+        kept = self.output.data if self.keepdims else self.output.data.reshape(_kept_shape(x.shape, self.axis))
+        hits = (x == kept).astype(gy.dtype)
+        share = Tensor(hits / hits.sum(axis=self.axis, keepdims=True))
+        return _expand(gy, x.shape, self.axis, self.keepdims) * share
+
+
+class LogSumExp(Function):
+    """y = log sum_i exp(x_i), shifted by the max so nothing overflows;  dy/dx = softmax(x)"""
+
+    def __init__(self, axis, keepdims):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        return kernel("logsumexp")(x, self.axis, self.keepdims)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        y = _expand(self.output, x.shape, self.axis, self.keepdims)
+        return _expand(gy, x.shape, self.axis, self.keepdims) * (x - y).exp()
+
+
+class Softmax(Function):
+    """y = exp(x - logsumexp(x));  dx = y * (gy - sum(gy * y))"""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return kernel("softmax")(x, self.axis)
+
+    def backward(self, gy):
+        y = self.output
+        return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x);  dx = gy - softmax(x) * sum(gy)"""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return kernel("log_softmax")(x, self.axis)
+
+    def backward(self, gy):
+        return gy - self.output.exp() * gy.sum(axis=self.axis, keepdims=True)
+
+
+def sum(x, axis=None, keepdims=False):
+    return Sum(axis, keepdims)(x)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over `axis` (all axes by default)."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    count = 1
+    for a in _normalize_axis(axis, x.ndim):
+        count *= x.shape[a]
+    return Sum(axis, keepdims)(x) * (1.0 / builtins.max(count, 1))
+
+
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance as NumPy computes it: mean squared deviation, divided by n - ddof."""
+    x = x if isinstance(x, Tensor) else Tensor(x)
+    count = 1
+    for a in _normalize_axis(axis, x.ndim):
+        count *= x.shape[a]
+    deviation = x - mean(x, axis=axis, keepdims=True)
+    return Sum(axis, keepdims)(deviation * deviation) * (1.0 / builtins.max(count - ddof, 1))
+
+
+def max(x, axis=None, keepdims=False):
+    return Extreme(axis, keepdims, largest=True)(x)
+
+
+def min(x, axis=None, keepdims=False):
+    return Extreme(axis, keepdims, largest=False)(x)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return LogSumExp(axis, keepdims)(x)
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(x)

@@ -1,0 +1,95 @@
+"""save / load of state dicts as .npz files: arrays as arrays, everything else as JSON, never pickle.
+
+A state dict may nest dicts and lists (an optimizer's state does).  `save` flattens it: each array
+is stored under its path ("state/0/exp_avg"), and a JSON manifest records the nesting and the
+plain values (numbers, strings, booleans, None).  The file is written to a temporary name in the
+same folder and renamed, so an interrupted save never leaves half a file.  `load` opens it with
+allow_pickle=False and refuses anything it did not write, with one line that names the file.
+"""
+import io
+import json
+import os
+import tempfile
+import zipfile
+
+import numpy as np
+
+from . import backend
+from .tensor import Tensor
+
+MANIFEST = "__minigen_manifest__"
+
+
+class CheckpointError(ValueError):
+    """A file that is not a readable minigen state dict."""
+
+
+def _flatten(value, path, arrays):
+    """The JSON-able description of `value`; its arrays go into `arrays` under their path."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
+        name = f"a{len(arrays)}"
+        arrays[name] = backend.to_numpy(value)
+        return {"array": name, "path": path}
+    if isinstance(value, dict):
+        return {"dict": [[str(k), _flatten(v, f"{path}/{k}", arrays)] for k, v in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return {"list": [_flatten(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]}
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"value": value}
+    raise TypeError(f"save: cannot store a {type(value).__name__} at {path!r} without pickle")
+
+
+def _unflatten(node, arrays):
+    if "array" in node:
+        return arrays[node["array"]]
+    if "dict" in node:
+        return {k: _unflatten(v, arrays) for k, v in node["dict"]}
+    if "list" in node:
+        return [_unflatten(v, arrays) for v in node["list"]]
+    return node["value"]
+
+
+def save(state_dict, path):
+    """Write a (nested) state dict of arrays and plain values to `path` (.npz), atomically."""
+    arrays = {}
+    manifest = _flatten(state_dict, "", arrays)
+    arrays[MANIFEST] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.savez(file, **arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
+
+
+def load(path):
+    """Read a state dict written by `save`.  Never unpickles; a foreign or broken file is refused."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as file:
+            raw = file.read()
+        with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
+            if MANIFEST not in archive.files:
+                raise CheckpointError(f"{path}: not a minigen checkpoint (no manifest)")
+            manifest = json.loads(archive[MANIFEST].tobytes().decode())
+            arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
+        return _unflatten(manifest, arrays)
+    except CheckpointError:
+        raise
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(f"{path}: corrupt or not a minigen checkpoint ({reason})") from None

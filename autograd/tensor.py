@@ -1,0 +1,144 @@
+"""Tensor: an array (`.data`), its gradient (`.grad`), and the Function that made it (`.creator`).
+
+A Tensor is a thin wrapper.  The array lives in `.data` (a numpy or cupy ndarray); `.grad` is a
+Tensor of the same shape once a backward pass has reached it; `.creator` is the Function whose
+forward produced it (None for leaves, the tensors a user makes).  The arithmetic operators and
+most methods are attached by `autograd/ops/__init__.py`, so that every computation goes through a
+differentiable Function.
+"""
+import numpy as np
+
+from . import backend
+
+DEFAULT_DTYPE = np.float32
+
+
+class Tensor:
+    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not an object array
+
+    def __init__(self, data, requires_grad=False):
+        if type(data) is not np.ndarray and not _is_device_array(data):
+            data = as_array(data)  # lists and Python scalars -> float32, numpy scalars -> 0-d
+        self.data = data
+        self.grad = None
+        self.requires_grad = requires_grad
+        self.creator = None
+        self.generation = 0
+
+    # -- what the array is -------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self.creator is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        body = str(backend.to_numpy(self.data)).replace("\n", "\n" + " " * 7)
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        device = ", device='cuda'" if self.device == "cuda" else ""
+        return f"tensor({body}{grad}{device})"
+
+    # -- leaving the graph -----------------------------------------------------------
+    def detach(self):
+        """The same array, cut from the graph."""
+        return Tensor(self.data)
+
+    def numpy(self):
+        """The array as a NumPy array on the host (copied from the GPU if needed)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        return self.data.item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def __float__(self):
+        return float(self.data)
+
+    def __int__(self):
+        return int(self.data)
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def to(self, device):
+        """This tensor on `device` ("cpu" or "cuda"); gradients flow back across the copy."""
+        from .ops.shape import to_device
+        return to_device(self, device)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    def requires_grad_(self, flag=True):
+        self.requires_grad = flag
+        return self
+
+    def zero_grad(self):
+        self.grad = None
+
+    # -- the graph walk ----------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False, create_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (PyTorch's semantics).
+
+        Gradients add up across calls, as in PyTorch: zero them between steps.
+        """
+        from .function import run_backward
+        run_backward([self], [grad], retain_graph=retain_graph or create_graph,
+                     create_graph=create_graph)
+
+
+def _is_device_array(data):
+    return type(data).__name__ == "ndarray" and type(data).__module__.startswith("cupy")
+
+
+def as_array(data, dtype=None, device=None):
+    """An ndarray on `device` from a list, scalar, ndarray or Tensor.
+
+    dtype=None keeps an ndarray's dtype; Python scalars and lists become float32.
+    """
+    if isinstance(data, Tensor):
+        data = data.data
+    if device is None:
+        device = backend.device_of(data) if hasattr(data, "dtype") else backend.default_device()
+    xp = backend.module_for_device(device)
+    if not hasattr(data, "dtype") or not hasattr(data, "shape"):
+        array = np.asarray(data)
+        if dtype is None and not hasattr(data, "dtype") and array.dtype.kind in "iuf":
+            dtype = DEFAULT_DTYPE
+        return xp.asarray(array, dtype=dtype)
+    data = xp.asarray(backend.to_device(data, device))  # numpy scalars become 0-d arrays
+    return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None):
+    """A new leaf Tensor holding a copy of `data`."""
+    array = as_array(data, dtype, device)
+    if isinstance(data, Tensor) or array is data:
+        array = array.copy()
+    return Tensor(array, requires_grad=requires_grad)
