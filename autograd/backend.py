@@ -111,6 +111,8 @@ def default_device():
 
 def array_module(x):
     """numpy or cupy, whichever owns the array `x` (the `xp` of the op code)."""
+    if type(x) is np.ndarray:
+        return np
     if type(x).__module__.startswith("cupy"):
         return importlib.import_module("cupy")
     return np

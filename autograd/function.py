@@ -77,9 +77,9 @@ class Function:
                 first = Tensor(inputs[0])
         inputs = [x if isinstance(x, Tensor) else as_operand(x, first) for x in inputs]
         arrays = [x.data for x in inputs]
-        if len(arrays) > 1:
-            self._check_devices(arrays)
         self.xp = backend.array_module(arrays[0])
+        if len(arrays) > 1 and any(type(a) is not type(arrays[0]) for a in arrays):
+            self._check_devices(arrays)
         out = Tensor(self.forward(*arrays))
         if _grad_mode["enabled"] and any(x.requires_grad for x in inputs):
             self.inputs = inputs

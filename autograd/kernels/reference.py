@@ -7,6 +7,8 @@ The numerics are decided here, once:
   logsumexp(x)        = m + log sum exp(x - m),  m = max x
   bce_with_logits(l,t)= max(l, 0) - l t + log1p(e^-|l|)          (-log Bernoulli(t; sigmoid l))
 """
+import math
+
 from ..backend import array_module
 
 
@@ -69,13 +71,14 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, w
         param *= 1 - lr * weight_decay
     elif weight_decay:
         grad = grad + weight_decay * param
-    exp_avg *= beta1
-    exp_avg += (1 - beta1) * grad
-    exp_avg_sq *= beta2
-    exp_avg_sq += (1 - beta2) * grad * grad
+    exp_avg += (1 - beta1) * (grad - exp_avg)            # = b1 m + (1 - b1) g
+    exp_avg_sq += (1 - beta2) * (grad * grad - exp_avg_sq)
     bias1 = 1 - beta1 ** step
     bias2 = 1 - beta2 ** step
-    param -= (lr / bias1) * exp_avg / (xp.sqrt(exp_avg_sq / bias2) + eps)
+    denominator = xp.sqrt(exp_avg_sq)
+    denominator *= 1 / math.sqrt(bias2)
+    denominator += eps
+    param -= (lr / bias1) * exp_avg / denominator
 
 
 def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):

@@ -1,0 +1,244 @@
+"""One training loop for every model: seeded minibatches, a progress bar, a loss history,
+validation, checkpoints and exact resume.
+
+A model hands the loop a `step(batch) -> dict of floats` that performs one update (for a single
+objective, `objective_step(loss_fn, optimizer)` builds it: zero_grad, loss, backward, step).
+Everything the step depends on lives in the model, its optimizers and the seeded generators, so a
+checkpoint of those (plus the loop's own generator and counters) resumes a run exactly: on the numpy
+backend, a run interrupted and resumed ends with the same parameters, bit for bit, as one that was not.
+
+Checkpoints are written every `checkpoint_every` epochs (or steps, for step-based runs) and when
+the run is interrupted with Ctrl-C; they are .npz files written to a temporary name and renamed.
+"""
+import json
+import math
+import os
+import signal
+import sys
+import threading
+
+import numpy as np
+
+import autograd
+from autograd import random as ag_random
+
+CHECKPOINT_FORMAT = "minigen-checkpoint-1"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C during training, after the checkpoint was written."""
+
+
+def objective_step(loss_fn, optimizer, clip_grad_norm=None):
+    """A step for a single objective: loss_fn(batch) -> scalar Tensor, minimized by `optimizer`."""
+    def step(batch):
+        optimizer.zero_grad()
+        loss = loss_fn(batch)
+        loss.backward()
+        if clip_grad_norm is not None:
+            clip_gradients(optimizer.params, clip_grad_norm)
+        optimizer.step()
+        return {"loss": loss}
+    return step
+
+
+def clip_gradients(params, max_norm):
+    """Scale all gradients together so that their global L2 norm is at most `max_norm`."""
+    grads = [p.grad.data for p in params if p.grad is not None]
+    norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
+    if norm > max_norm:
+        for g in grads:
+            g *= max_norm / (norm + 1e-12)
+    return norm
+
+
+def _as_device_arrays(data):
+    """The training arrays on the active backend's device (a tuple for (X, y) data)."""
+    arrays = data if isinstance(data, tuple) else (data,)
+    device = autograd.backend.default_device()
+    return tuple(autograd.backend.to_device(np.asarray(a) if not hasattr(a, "shape") else a, device)
+                 for a in arrays)
+
+
+class Loop:
+    """The state of one training run: counters, history and the minibatch generator."""
+
+    def __init__(self, model, optimizers, seed):
+        self.model = model
+        self.optimizers = list(optimizers)
+        self.epoch = 0
+        self.step = 0
+        self.history = {}
+        self.batch_rng = np.random.default_rng(seed)
+        self.epoch_start_rng = _rng_state(self.batch_rng)   # to redraw the current epoch's order
+
+    # -- checkpoints -------------------------------------------------------------------
+    def state_dict(self):
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "model": self.model.state_dict(),
+            "optimizers": [opt.state_dict() for opt in self.optimizers],
+            "epoch": self.epoch,
+            "step": self.step,
+            "history": {k: list(map(float, v)) for k, v in self.history.items()},
+            "batch_rng": self.epoch_start_rng,
+            "global_rng": ag_random.get_state(),
+        }
+
+    def load_state_dict(self, state, path="checkpoint"):
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise autograd.CheckpointError(f"{path}: not a minigen training checkpoint")
+        self.model.load_state_dict(state["model"])
+        if len(state["optimizers"]) != len(self.optimizers):
+            raise autograd.CheckpointError(f"{path}: checkpoint has {len(state['optimizers'])} optimizers, "
+                                           f"this run has {len(self.optimizers)}")
+        for opt, opt_state in zip(self.optimizers, state["optimizers"]):
+            opt.load_state_dict(opt_state)
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        self.epoch_start_rng = state["batch_rng"]
+        _set_rng_state(self.batch_rng, self.epoch_start_rng)
+        ag_random.set_state(state["global_rng"])
+
+    def save(self, path):
+        autograd.save(self.state_dict(), path)
+
+    def record(self, name, value):
+        self.history.setdefault(name, []).append(float(value))
+
+
+def _rng_state(rng):
+    return json.dumps(rng.bit_generator.state)
+
+
+def _set_rng_state(rng, state):
+    rng.bit_generator.state = json.loads(state)
+
+
+def load_checkpoint(path):
+    """A training checkpoint as a dict; one-line CheckpointError for a missing, corrupt or foreign file."""
+    state = autograd.load(path)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise autograd.CheckpointError(f"{path}: not a minigen training checkpoint")
+    return state
+
+
+def _batches(arrays, batch_size, rng, skip=0):
+    """Minibatches of a fresh permutation (the last one may be smaller), the first `skip` left out."""
+    n = len(arrays[0])
+    order = rng.permutation(n)
+    xp = autograd.backend.array_module(arrays[0])
+    for start in range(skip * batch_size, n, batch_size):
+        index = xp.asarray(order[start:start + batch_size])
+        batch = tuple(a[index] for a in arrays)
+        yield batch if len(batch) > 1 else batch[0]
+
+
+class _DeferredInterrupt:
+    """Ctrl-C sets a flag that the loop reads between steps, so no update is left half done."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self):
+        self.previous = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:            # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def _progress(total, enabled, description):
+    from tqdm.auto import tqdm
+    disable = not enabled or not sys.stderr.isatty()
+    return tqdm(total=total, disable=disable, desc=description, leave=False, dynamic_ncols=True)
+
+
+def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=128, seed=0,
+          progress=True, validate=None, validate_every=1, checkpoint=None, checkpoint_every=None,
+          resume=None, log_every=10, description=None):
+    """Run `step` over minibatches of `data` for `epochs` epochs (or `steps` updates).
+
+    data        an array (n, ...) or a tuple of arrays sharing their first axis
+    step        step(batch) -> dict of scalar losses (Tensors or floats), updating the model
+    optimizers  the optimizers the step uses (their state is checkpointed)
+    validate    validate() -> dict of numbers, called every `validate_every` epochs
+    checkpoint  a path: written every `checkpoint_every` epochs (or steps), at the end, and on Ctrl-C
+    resume      a checkpoint path to continue from (the run then ends where an uninterrupted one would)
+    Returns the history: name -> list of values (losses per step, validation per call).
+    """
+    if (epochs is None) == (steps is None):
+        raise ValueError("train: give exactly one of epochs= or steps=")
+    optimizers = optimizers if isinstance(optimizers, (list, tuple)) else [optimizers]
+    loop = Loop(model, optimizers, seed)
+    if resume is not None and os.path.exists(resume):
+        loop.load_state_dict(load_checkpoint(resume), resume)
+    arrays = _as_device_arrays(data)
+    batches_per_epoch = math.ceil(len(arrays[0]) / batch_size)
+    total_steps = steps if steps is not None else epochs * batches_per_epoch
+    bar = _progress(total_steps, progress, description or type(model).__name__)
+    bar.update(loop.step)
+    model.train()
+    with _DeferredInterrupt() as interrupt:
+        while loop.step < total_steps:
+            done_this_epoch = loop.step - loop.epoch * batches_per_epoch
+            for batch in _batches(arrays, batch_size, loop.batch_rng, skip=done_this_epoch):
+                losses = step(batch)
+                loop.step += 1
+                _log(loop, losses, bar, log_every)
+                if steps is not None:
+                    _maybe_checkpoint(loop, checkpoint, checkpoint_every, loop.step)
+                if interrupt.requested or (steps is not None and loop.step >= total_steps):
+                    break
+            else:
+                _end_epoch(loop, model, validate, validate_every, checkpoint,
+                           checkpoint_every if steps is None else None)
+            if interrupt.requested:
+                if checkpoint is not None:
+                    loop.save(checkpoint)
+                bar.close()
+                raise TrainingInterrupted(f"interrupted at step {loop.step}; checkpoint: {checkpoint}")
+    bar.close()
+    model.eval()
+    if checkpoint is not None:
+        loop.save(checkpoint)
+    return loop.history
+
+
+def _end_epoch(loop, model, validate, validate_every, checkpoint, checkpoint_every):
+    loop.epoch += 1
+    loop.epoch_start_rng = _rng_state(loop.batch_rng)
+    if validate is not None and loop.epoch % validate_every == 0:
+        model.eval()
+        for name, value in validate().items():
+            loop.record(f"val_{name}", value)
+        model.train()
+    _maybe_checkpoint(loop, checkpoint, checkpoint_every, loop.epoch)
+
+
+def _log(loop, losses, bar, log_every):
+    """Record the losses; read them back from the device only every `log_every` steps."""
+    if loop.step % log_every and loop.step != 1:
+        bar.update(1)
+        return
+    for name, value in losses.items():
+        value = float(value.item() if hasattr(value, "item") else value)
+        if not math.isfinite(value):
+            raise FloatingPointError(f"{name} became {value} at step {loop.step}")
+        loop.record(name, value)
+    bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in loop.history.items() if not k.startswith("val_")})
+    bar.update(1)
+
+
+def _maybe_checkpoint(loop, path, every, count):
+    if path is not None and every and count % every == 0:
+        loop.save(path)

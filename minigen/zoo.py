@@ -1,0 +1,44 @@
+"""The registry of model families that the command line, the demos and the likelihood table use.
+
+Each family's module registers one Entry (at the bottom of minigen/models/<family>.py):
+
+    register(Entry(name="vae", build=..., data="digits-binary", ...))
+
+    build(data_shape, args) -> model     a fresh model for data of that shape; `args` is a dict of
+                                        command-line options (seed, epochs, ...) it may use
+    data                                 the default data set name (see minigen.data.load_named)
+    fit_kwargs(args) -> dict             keyword arguments for model.fit from command-line options
+    evaluate(model, X_test) -> dict      the family's metrics (numbers), for `minigen eval`
+    likelihood(model, X_test) -> list    rows (label, kind, nll_nats) for the likelihood table, where
+                                         kind is "exact", "AIS", "IWAE" or "bound"; None if intractable
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+REGISTRY = {}
+
+
+@dataclass
+class Entry:
+    name: str
+    model_class: type
+    build: Callable
+    data: str
+    fit_kwargs: Callable = lambda args: {}
+    evaluate: Optional[Callable] = None
+    likelihood: Optional[Callable] = None
+    description: str = ""
+
+
+def register(entry):
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+def get(name):
+    """The Entry for a family name; a clear error for an unknown one."""
+    import minigen.models  # noqa: F401  (importing the models registers them)
+    if name not in REGISTRY:
+        known = ", ".join(sorted(REGISTRY)) or "none yet"
+        raise KeyError(f"unknown model {name!r}; known models: {known}")
+    return REGISTRY[name]
