@@ -91,6 +91,25 @@ def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):
     param -= lr * grad / (xp.sqrt(square_avg) + eps)
 
 
+# -- sampling steps: the caller draws the uniforms / noise, so every backend agrees bit for bit --
+
+def sample_bernoulli(logits, uniforms):
+    """The Gibbs step of an RBM: p = sigmoid(logits);  s = 1[u < p]   ->  (p, s), both of logits.dtype"""
+    probs = sigmoid(logits)
+    return probs, (uniforms < probs).astype(logits.dtype)
+
+
+def langevin_step(x, score, noise, step_size):
+    """Unadjusted Langevin:  x' = x + eps * score(x) + sqrt(2 eps) * z,   z ~ N(0, I)"""
+    return x + step_size * score + math.sqrt(2 * step_size) * noise
+
+
+def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
+    """DDPM ancestral step (Ho et al. 2020, Alg. 2):  x' = coef_x (x - coef_eps eps) + sigma z,
+    with coef_x = 1 / sqrt(alpha_t) and coef_eps = beta_t / sqrt(1 - alphabar_t)."""
+    return coef_x * (x - coef_eps * eps) + sigma * noise
+
+
 KERNELS = {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
@@ -101,4 +120,7 @@ KERNELS = {
     "softmax": softmax,
     "log_softmax": log_softmax,
     "bce_with_logits": bce_with_logits,
+    "sample_bernoulli": sample_bernoulli,
+    "langevin_step": langevin_step,
+    "ddpm_step": ddpm_step,
 }
