@@ -94,19 +94,24 @@ def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):
 # -- sampling steps: the caller draws the uniforms / noise, so every backend agrees bit for bit --
 
 def sample_bernoulli(logits, uniforms):
-    """The Gibbs step of an RBM: p = sigmoid(logits);  s = 1[u < p]   ->  (p, s), both of logits.dtype"""
-    probs = sigmoid(logits)
-    return probs, (uniforms < probs).astype(logits.dtype)
+    """The Gibbs step of an RBM: p = sigmoid(logits);  s = 1[u < p]   ->  (p, s), both of logits.dtype
+
+    p is computed and compared in float64, so that backends whose float32 exp differs in the last
+    bit still draw the same samples from the same uniforms."""
+    probs = sigmoid(logits.astype("float64"))
+    return probs.astype(logits.dtype), (uniforms < probs).astype(logits.dtype)
 
 
 def langevin_step(x, score, noise, step_size):
     """Unadjusted Langevin:  x' = x + eps * score(x) + sqrt(2 eps) * z,   z ~ N(0, I)"""
+    step_size = float(step_size)                         # a Python float keeps x's dtype
     return x + step_size * score + math.sqrt(2 * step_size) * noise
 
 
 def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
     """DDPM ancestral step (Ho et al. 2020, Alg. 2):  x' = coef_x (x - coef_eps eps) + sigma z,
     with coef_x = 1 / sqrt(alpha_t) and coef_eps = beta_t / sqrt(1 - alphabar_t)."""
+    coef_x, coef_eps, sigma = float(coef_x), float(coef_eps), float(sigma)
     return coef_x * (x - coef_eps * eps) + sigma * noise
 
 

@@ -1,0 +1,258 @@
+"""The data sets every model trains on, all embedded or generated: nothing is downloaded.
+
+digits            scikit-learn's 8x8 handwritten digits, pixels / 16 in [0, 1], with a fixed split
+toy_2d            six 2-D toys (mixtures of Gaussians, swiss roll, moons, checkerboard, rings)
+bars_and_stripes  every bars-or-stripes binary image of a small square (Hinton's toy for RBMs)
+load_idx          MNIST-format IDX files that the user brings (gzip or not)
+text_corpus       the Python language reference topics that ship with CPython (pydoc_data.topics)
+synthetic_video   travelling and standing sinusoidal waves plus noise, for dynamic textures
+
+`load_named(name)` maps a command-line data name (or an IDX path) to a (train, test) pair.
+Every array is float32 unless it is text; every random draw comes from a seeded numpy Generator.
+"""
+import functools
+import gzip
+import os
+
+import numpy as np
+
+N_DIGITS = 1797
+N_DIGITS_TRAIN = 1497
+DIGIT_SPLITS = ("all", "train", "test")
+TOY_NAMES = ("8gaussians", "25gaussians", "swissroll", "moons", "checkerboard", "rings")
+
+
+def _circle_centers(n_modes, radius):
+    angles = 2 * np.pi * np.arange(n_modes) / n_modes
+    return radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def _grid_centers(low, high, step):
+    axis = np.arange(low, high + step, step, dtype=np.float64)
+    xs, ys = np.meshgrid(axis, axis, indexing="ij")
+    return np.stack([xs.ravel(), ys.ravel()], axis=1)
+
+
+TOY_CENTERS = {"8gaussians": _circle_centers(8, 2.0), "25gaussians": _grid_centers(-4, 4, 2)}
+TOY_STD = {"8gaussians": 0.02, "25gaussians": 0.05}
+
+
+# -- digits ----------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _digits_raw():
+    from sklearn.datasets import load_digits as sklearn_digits
+    bunch = sklearn_digits()
+    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+
+
+def digits_split_indices(split):
+    """Row indices of the fixed split: a permutation from default_rng(0), first 1497 are train."""
+    if split not in DIGIT_SPLITS:
+        raise ValueError(f"load_digits: split must be one of {', '.join(DIGIT_SPLITS)}, not {split!r}")
+    perm = np.random.default_rng(0).permutation(N_DIGITS)
+    return {"all": np.arange(N_DIGITS), "train": perm[:N_DIGITS_TRAIN], "test": perm[N_DIGITS_TRAIN:]}[split]
+
+
+def load_digits(split="all", binarize=False, return_labels=False):
+    """The 8x8 digits as float32 (n, 64) in [0, 1]; binarize: pixels / 16 >= 0.5; labels on request."""
+    index = digits_split_indices(split)
+    pixels, labels = _digits_raw()
+    X = pixels[index] / np.float32(16)
+    if binarize:
+        X = (X >= 0.5).astype(np.float32)
+    X = X.astype(np.float32)
+    return (X, labels[index].copy()) if return_labels else X
+
+
+# -- 2-D toys ----------------------------------------------------------------------------------
+def _mixture(name, n, rng):
+    centers = TOY_CENTERS[name]
+    which = rng.integers(len(centers), size=n)
+    return centers[which] + TOY_STD[name] * rng.standard_normal((n, 2))
+
+
+def _swissroll(n, rng):
+    t = 1.5 * np.pi * (1 + 2 * rng.random(n))
+    points = np.stack([t * np.cos(t), t * np.sin(t)], axis=1) / 5.0
+    return points + 0.05 * rng.standard_normal((n, 2))
+
+
+def _moons(n, rng):
+    upper = rng.random(n) < 0.5
+    angle = np.pi * rng.random(n)
+    x = np.where(upper, np.cos(angle), 1 - np.cos(angle))
+    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
+    return np.stack([x, y], axis=1) + 0.1 * rng.standard_normal((n, 2))
+
+
+def _checkerboard(n, rng):
+    """Uniform on the black squares of a 4x4 board over [-4, 4]^2 (the FFJORD toy)."""
+    x = 4 * rng.random(n) - 2
+    y = rng.random(n) - 2 * rng.integers(2, size=n) + np.floor(x) % 2
+    return 2 * np.stack([x, y], axis=1)
+
+
+def _rings(n, rng):
+    """Four concentric circles of radii 0.5, 1, 1.5, 2, each point with a little radial noise."""
+    radius = 0.5 * (1 + rng.integers(4, size=n)) + 0.04 * rng.standard_normal(n)
+    angle = 2 * np.pi * rng.random(n)
+    return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
+
+
+_TOYS = {"8gaussians": functools.partial(_mixture, "8gaussians"),
+         "25gaussians": functools.partial(_mixture, "25gaussians"),
+         "swissroll": _swissroll, "moons": _moons, "checkerboard": _checkerboard, "rings": _rings}
+
+
+def toy_2d(name, n, seed=0):
+    """n points (n, 2) float32 from the toy `name`, drawn from default_rng(seed)."""
+    if name not in _TOYS:
+        raise ValueError(f"toy_2d: unknown toy {name!r}; choose one of {', '.join(TOY_NAMES)}")
+    if int(n) < 0:
+        raise ValueError(f"toy_2d: n must be non-negative, got {n}")
+    return _TOYS[name](int(n), np.random.default_rng(seed)).astype(np.float32)
+
+
+# -- bars and stripes --------------------------------------------------------------------------
+def bars_and_stripes(side=4):
+    """All 2**(side+1) - 2 distinct side x side images of full bars or full stripes, (n, side*side)."""
+    if int(side) < 1:
+        raise ValueError(f"bars_and_stripes: side must be at least 1, got {side}")
+    side = int(side)
+    codes = np.arange(2 ** side)
+    lines = ((codes[:, None] >> np.arange(side)) & 1).astype(np.float32)     # (2^side, side)
+    stripes = np.repeat(lines[:, :, None], side, axis=2)                     # rows on: (2^side, side, side)
+    bars = stripes.transpose(0, 2, 1)                                        # columns on
+    patterns = np.concatenate([stripes, bars[1:-1]]).reshape(-1, side * side)   # all-off/all-on once
+    return patterns.astype(np.float32)
+
+
+# -- IDX files (MNIST format) ------------------------------------------------------------------
+_IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+               0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def _read_bytes(path):
+    with open(path, "rb") as file:
+        raw = file.read()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise ValueError(f"{path}: corrupt gzip data ({exc})") from None
+    return raw
+
+
+def load_idx(path):
+    """An IDX file (the MNIST format; gzip allowed) as a NumPy array of its stored type and shape."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    raw = _read_bytes(path)
+    if len(raw) < 4 or raw[:2] != b"\x00\x00" or raw[2] not in _IDX_DTYPES or raw[3] == 0:
+        raise ValueError(f"{path}: not an IDX file (malformed header)")
+    dtype, ndim = _IDX_DTYPES[raw[2]], raw[3]
+    header_size = 4 + 4 * ndim
+    if len(raw) < header_size:
+        raise ValueError(f"{path}: not an IDX file (header shorter than its {ndim} dimensions)")
+    shape = tuple(int(d) for d in np.frombuffer(raw[4:header_size], dtype=">u4"))
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - header_size != expected:
+        raise ValueError(f"{path}: IDX header says shape {shape} ({expected} bytes of data), "
+                         f"file holds {len(raw) - header_size}")
+    return np.frombuffer(raw, dtype=dtype, offset=header_size).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+# -- text ----------------------------------------------------------------------------------
+TEXT_SPLITS = ("train", "valid", "all")
+
+
+@functools.lru_cache(maxsize=1)
+def _full_text():
+    from pydoc_data.topics import topics
+    return "".join(topics[key] for key in sorted(topics))
+
+
+def text_corpus(split="train"):
+    """CPython's language reference topics in sorted key order: train = first 90%, valid = the rest."""
+    if split not in TEXT_SPLITS:
+        raise ValueError(f"text_corpus: split must be one of {', '.join(TEXT_SPLITS)}, not {split!r}")
+    text = _full_text()
+    cut = int(0.9 * len(text))
+    return {"train": text[:cut], "valid": text[cut:], "all": text}[split]
+
+
+# -- synthetic video -------------------------------------------------------------------------
+def synthetic_video(n_frames=200, side=16, seed=0, noise=0.05):
+    """Frames (n_frames, side*side) float32 in about [0, 1]: travelling and standing waves plus noise.
+
+    Three plane waves with random directions, wavelengths and speeds travel across the frame and one
+    standing wave oscillates in place, so the video is close to a low-dimensional linear dynamical
+    system (each wave is a rotation in a 2-D state space) observed through a fixed image basis.
+    """
+    rng = np.random.default_rng(seed)
+    ys, xs = np.meshgrid(np.arange(side), np.arange(side), indexing="ij")
+    grid = np.stack([xs.ravel(), ys.ravel()], axis=1) / side            # (side*side, 2)
+    t = np.arange(n_frames)[:, None]                                    # (T, 1)
+    frames = np.zeros((n_frames, side * side))
+    for _ in range(3):
+        angle = rng.uniform(0, 2 * np.pi)
+        wavenumber = 2 * np.pi * rng.uniform(1, 3)
+        phase_speed = rng.uniform(0.1, 0.4)
+        along = grid @ np.array([np.cos(angle), np.sin(angle)])         # (side*side,)
+        frames += np.sin(wavenumber * along[None, :] - phase_speed * t)
+    standing = np.sin(2 * np.pi * grid[:, 0]) * np.sin(2 * np.pi * grid[:, 1])
+    frames += np.cos(rng.uniform(0.05, 0.2) * t) * standing[None, :]
+    frames = 0.5 + frames / 8 + noise * rng.standard_normal(frames.shape)
+    return frames.astype(np.float32)
+
+
+# -- named data sets, for the command line ---------------------------------------------------
+TOY_TRAIN_SIZE, TOY_TEST_SIZE = 5000, 1000
+
+
+def _toy_pair(name):
+    return toy_2d(name, TOY_TRAIN_SIZE, seed=0), toy_2d(name, TOY_TEST_SIZE, seed=1)
+
+
+def _bars_pair():
+    patterns = bars_and_stripes(4)
+    return patterns, patterns.copy()
+
+
+DATA_SETS = {
+    "digits": lambda: (load_digits("train"), load_digits("test")),
+    "digits-binary": lambda: (load_digits("train", binarize=True), load_digits("test", binarize=True)),
+    **{name: functools.partial(_toy_pair, name) for name in TOY_NAMES},
+    "bars-and-stripes": _bars_pair,
+    "text": lambda: (text_corpus("train"), text_corpus("valid")),
+    "video": lambda: (synthetic_video(seed=0), synthetic_video(seed=1)),
+}
+IDX_TEST_FRACTION = 0.1
+
+
+def _idx_pair(path):
+    """An IDX file's examples flattened to rows, integers scaled to [0, 1], split 90 / 10 by rng(0)."""
+    array = load_idx(path)
+    if array.ndim < 2:
+        raise ValueError(f"{path}: an IDX file of labels (1-D), not of examples")
+    if array.dtype.kind in "ui":
+        array = array.astype(np.float32) / np.float32(np.iinfo(array.dtype).max)
+    X = array.reshape(len(array), -1).astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(X))
+    n_test = max(1, int(round(IDX_TEST_FRACTION * len(X))))
+    return X[order[n_test:]], X[order[:n_test]]
+
+
+def load_named(name):
+    """(train, test) for a data-set name, or for the path of an IDX file."""
+    if name in DATA_SETS:
+        return DATA_SETS[name]()
+    if os.path.exists(os.fspath(name)):
+        return _idx_pair(name)
+    raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATA_SETS)}, or an IDX file path")
+
+
+def is_image_data(name):
+    """Whether a data-set name holds square images (digits, bars-and-stripes, IDX files)."""
+    return name in ("digits", "digits-binary", "bars-and-stripes") or name not in DATA_SETS
