@@ -71,14 +71,19 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, w
         param *= 1 - lr * weight_decay
     elif weight_decay:
         grad = grad + weight_decay * param
-    exp_avg += (1 - beta1) * (grad - exp_avg)            # = b1 m + (1 - b1) g
-    exp_avg_sq += (1 - beta2) * (grad * grad - exp_avg_sq)
-    bias1 = 1 - beta1 ** step
-    bias2 = 1 - beta2 ** step
-    denominator = xp.sqrt(exp_avg_sq)
-    denominator *= 1 / math.sqrt(bias2)
-    denominator += eps
-    param -= (lr / bias1) * exp_avg / denominator
+    scratch = xp.multiply(grad, 1 - beta1)               # the one temporary, reused below
+    exp_avg *= beta1
+    exp_avg += scratch                                   # m = b1 m + (1 - b1) g
+    xp.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    exp_avg_sq *= beta2
+    exp_avg_sq += scratch                                # v = b2 v + (1 - b2) g^2
+    xp.sqrt(exp_avg_sq, out=scratch)
+    scratch *= 1 / math.sqrt(1 - beta2 ** step)
+    scratch += eps                                       # sqrt(v / (1 - b2^t)) + eps
+    xp.divide(exp_avg, scratch, out=scratch)
+    scratch *= lr / (1 - beta1 ** step)
+    param -= scratch
 
 
 def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):
@@ -115,6 +120,66 @@ def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
     return coef_x * (x - coef_eps * eps) + sigma * noise
 
 
+# -- convolution: patches to columns and back ------------------------------------------------
+
+def conv_output_size(size, kernel, stride, padding, dilation):
+    """Positions a kernel of `kernel` taps, spread by `dilation`, takes along an axis of `size`."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _patch_slices(i, j, out_h, out_w, stride, dilation):
+    """The index of the padded input (N, C, H, W) that tap (i, j) of the kernel reads at every
+    output position: a strided view of shape (N, C, OH, OW)."""
+    row, col = i * dilation[0], j * dilation[1]
+    return (slice(None), slice(None),
+            slice(row, row + stride[0] * (out_h - 1) + 1, stride[0]),
+            slice(col, col + stride[1] * (out_w - 1) + 1, stride[1]))
+
+
+def im2col(x, kernel_size, stride, padding, dilation):
+    """cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw]
+
+    x: (N, C, H, W) -> cols: (N, C*kh*kw, OH*OW).  Loops only over the kh*kw kernel taps; each
+    tap copies one strided view of the (zero-)padded input.
+    """
+    xp = array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (ph, pw) = kernel_size, padding
+    out_h = conv_output_size(h, kh, stride[0], ph, dilation[0])
+    out_w = conv_output_size(w, kw, stride[1], pw, dilation[1])
+    if ph or pw:
+        padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+    else:
+        padded = x
+    cols = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = padded[_patch_slices(i, j, out_h, out_w, stride, dilation)]
+    return cols.reshape(n, c * kh * kw, out_h * out_w)
+
+
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
+    """The adjoint of im2col: every column entry is added back to the pixel it was read from.
+
+    cols: (N, C*kh*kw, OH*OW) -> x: input_shape (N, C, H, W); overlapping patches add up and
+    entries that fall on the padding are dropped.
+    """
+    xp = array_module(cols)
+    n, c, h, w = input_shape
+    (kh, kw), (ph, pw) = kernel_size, padding
+    out_h = conv_output_size(h, kh, stride[0], ph, dilation[0])
+    out_w = conv_output_size(w, kw, stride[1], pw, dilation[1])
+    patches = cols.reshape(n, c, kh, kw, out_h, out_w)
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            padded[_patch_slices(i, j, out_h, out_w, stride, dilation)] += patches[:, :, i, j]
+    if ph or pw:
+        return xp.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w])
+    return padded
+
+
 KERNELS = {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
@@ -128,4 +193,6 @@ KERNELS = {
     "sample_bernoulli": sample_bernoulli,
     "langevin_step": langevin_step,
     "ddpm_step": ddpm_step,
+    "im2col": im2col,
+    "col2im": col2im,
 }

@@ -8,10 +8,12 @@ from .. import random
 from ..backend import array_module, kernel
 from ..function import Function
 from ..ops import linear, log_softmax, mean, reshape, sigmoid, sqrt, var
+from ..ops.conv import avg_pool2d, conv2d, conv_transpose2d, upsample_nearest
 from ..tensor import Tensor
 
 __all__ = ["linear", "layer_norm", "embedding", "dropout", "binary_cross_entropy_with_logits",
-           "cross_entropy", "mse_loss"]
+           "cross_entropy", "mse_loss", "conv2d", "conv_transpose2d", "avg_pool2d", "upsample_nearest",
+           "batch_norm"]
 
 
 def _reduce(loss, reduction):
@@ -105,3 +107,58 @@ def dropout(x, p=0.5, training=True):
         raise ValueError(f"dropout: p must be in [0, 1), got {p}")
     keep = random.generator(x.device).random(x.shape) >= p
     return x * Tensor((keep / (1 - p)).astype(x.dtype))
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Batch normalization (Ioffe and Szegedy 2015) over every axis of x (N, C, ...) but the channels.
+
+    training:  y = (x - mean_B) / sqrt(var_B + eps) * weight + bias       var_B biased (ddof=0)
+               running_mean <- (1 - momentum) running_mean + momentum mean_B              (in place)
+               running_var  <- (1 - momentum) running_var + momentum var_B m / (m - 1)    (unbiased)
+    eval:      the same with running_mean and running_var in place of the batch statistics.
+    m counts the values per channel (N, or N*H*W).  The running buffers are arrays (or Tensors)
+    of shape (C,); with None the batch statistics are used in eval too.
+    """
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input (N, C, ...) of at least 2 axes, got shape {x.shape}")
+    channels = x.shape[1]
+    stat_shape = (1, channels) + (1,) * (x.ndim - 2)                          # (1, C, 1, 1)
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        if value is not None and tuple(value.shape) != (channels,):
+            raise ValueError(f"batch_norm: input of shape {x.shape} has {channels} channels, but "
+                             f"{name} has shape {tuple(value.shape)}")
+    axes = (0,) + tuple(range(2, x.ndim))
+    count = x.size // max(channels, 1)
+    if training or running_mean is None:
+        if training and count < 2:
+            raise ValueError(f"batch_norm: training needs more than 1 value per channel, got input "
+                             f"of shape {x.shape}")
+        batch_mean = mean(x, axis=axes, keepdims=True)
+        batch_var = var(x, axis=axes, keepdims=True)
+        if training and running_mean is not None:
+            _update_running_stats(running_mean, running_var, batch_mean.data, batch_var.data, count, momentum)
+        centre, spread = batch_mean, batch_var
+    else:
+        centre = Tensor(_raw(running_mean).reshape(stat_shape))
+        spread = Tensor(_raw(running_var).reshape(stat_shape))
+    y = (x - centre) / sqrt(spread + eps)
+    if weight is not None:
+        y = y * reshape(weight, stat_shape)
+    if bias is not None:
+        y = y + reshape(bias, stat_shape)
+    return y
+
+
+def _raw(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _update_running_stats(running_mean, running_var, batch_mean, batch_var, count, momentum):
+    """Exponential moving averages of the batch statistics, updated in place."""
+    running_mean, running_var = _raw(running_mean), _raw(running_var)
+    running_mean *= 1 - momentum
+    running_mean += momentum * batch_mean.reshape(-1)
+    running_var *= 1 - momentum
+    running_var += (momentum * count / (count - 1)) * batch_var.reshape(-1)
