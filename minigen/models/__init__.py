@@ -1,0 +1,5 @@
+"""The model families, one file each; importing this package registers them with minigen.zoo."""
+from .bayesnet import BayesNet
+from .classical import GaussianNaiveBayes, LogisticRegression
+from .lds import LinearDynamicalSystem
+from .mixture import MixtureOfBernoullis

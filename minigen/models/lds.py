@@ -1,0 +1,96 @@
+"""Linear dynamical systems as dynamic textures (Doretto, Chiuso, Wu and Soatto, IJCV 2003).
+
+The lecture's autoregressive slide: a video is an appearance C and a state x_t that moves linearly.
+Model         x_t = A x_{t-1} + v_t,       v_t ~ N(0, Q)        (state, n_state dims)       (1)
+              y_t = C x_t + mean + w_t,    w_t ~ N(0, r I)      (frame, D pixels)           (2)
+Fit (closed form, suboptimal but fast, as in the paper):
+    subtract the mean frame and take the SVD  Y^T = U S V^T                                  (3)
+    C = U_n  (the n leading principal images),   X = S_n V_n^T  (the states, n x T)          (4)
+    A = X_{2:T} X_{1:T-1}^+  (least squares)                                                  (5)
+    Q = covariance of the state residuals X_{2:T} - A X_{1:T-1}                               (6)
+    r = mean squared pixel residual of Y^T - C X                                              (7)
+    A is kept stable: if its spectral radius is >= 1 it is scaled to `max_radius` < 1.       (8)
+Synthesis runs (1) and (2) forward from the last fitted state.  The exact log-likelihood of a
+video is computed by the Kalman filter: log p(y_1..T) = sum_t log N(y_t; C m_t|t-1 + mean, S_t),
+S_t = C P_t|t-1 C^T + r I, evaluated with n x n matrices only (Woodbury and the determinant lemma). (9)
+"""
+import numpy as np
+
+from .base import GenerativeModel
+
+
+class LinearDynamicalSystem(GenerativeModel):
+
+    def __init__(self, n_state, max_radius=0.999, seed=0):
+        super().__init__(n_state=n_state, max_radius=max_radius, seed=seed)
+        self.n_state = n_state
+        self.max_radius = max_radius
+        self.seed = seed
+
+    def fit(self, Y):
+        """Fit A, C, Q, r and the mean frame to a video Y of shape (frames, pixels)."""
+        Y = np.asarray(Y, dtype=np.float64)
+        if Y.ndim != 2 or Y.shape[0] <= self.n_state:
+            raise ValueError(f"LinearDynamicalSystem.fit: Y must be (frames, pixels) with more than "
+                             f"{self.n_state} frames, got {Y.shape}")
+        mean = Y.mean(axis=0)
+        U, S, Vt = np.linalg.svd((Y - mean).T, full_matrices=False)              # (3)
+        C = U[:, :self.n_state]                                                  # (4)  (D, n)
+        X = S[:self.n_state, None] * Vt[:self.n_state]                           # (4)  (n, T)
+        A = X[:, 1:] @ np.linalg.pinv(X[:, :-1])                                 # (5)  (n, n)
+        A = self._stabilized(A)                                                  # (8)
+        state_residual = X[:, 1:] - A @ X[:, :-1]
+        Q = state_residual @ state_residual.T / state_residual.shape[1]          # (6)
+        pixel_residual = (Y - mean).T - C @ X
+        self.register_buffer("mean", mean)
+        self.register_buffer("A", A)
+        self.register_buffer("C", C)
+        self.register_buffer("Q", Q + 1e-9 * np.eye(self.n_state))
+        self.register_buffer("observation_variance", np.array(max(np.mean(pixel_residual ** 2), 1e-12)))  # (7)
+        self.register_buffer("last_state", X[:, -1])
+        self.register_buffer("initial_state", X[:, 0])
+        self.register_buffer("state_covariance", np.cov(X) + 1e-9 * np.eye(self.n_state))
+        return self
+
+    def _stabilized(self, A):
+        radius = np.max(np.abs(np.linalg.eigvals(A)))
+        return A * (self.max_radius / radius) if radius >= 1 else A
+
+    @property
+    def R(self):
+        """The observation noise covariance r I of (2), (D, D)."""
+        return float(self.observation_variance) * np.eye(len(self.mean))
+
+    def sample(self, n_frames, seed=None):
+        """Synthesize n_frames new frames by running (1) and (2) on from the last fitted state."""
+        rng = np.random.default_rng(self.seed if seed is None else seed)
+        noise_factor = np.linalg.cholesky(self.Q)
+        state = self.last_state
+        frames = np.empty((n_frames, len(self.mean)))
+        for t in range(n_frames):
+            state = self.A @ state + noise_factor @ rng.standard_normal(self.n_state)     # (1)
+            frames[t] = self.C @ state + self.mean + np.sqrt(self.observation_variance) * rng.standard_normal(len(self.mean))  # (2)
+        return frames.astype(np.float32)
+
+    def log_likelihood(self, Y):
+        """Exact log p(y_1, ..., y_T) in nats by the Kalman filter (9), starting from
+        x_1 ~ N(initial_state, state_covariance)."""
+        Y = np.asarray(Y, dtype=np.float64)
+        D, n = len(self.mean), self.n_state
+        r = float(self.observation_variance)
+        CtC = self.C.T @ self.C                                                  # (n, n)
+        mean, cov = self.initial_state.copy(), self.state_covariance.copy()
+        total = 0.0
+        for y in Y:
+            error = y - self.mean - self.C @ mean                               # innovation (D,)
+            Ct_error = self.C.T @ error                                          # (n,)
+            G = r * np.eye(n) + CtC @ cov                                        # S^-1 = (I - C P G^-1 C^T) / r
+            PGinv_Ct_error = cov @ np.linalg.solve(G, Ct_error)
+            quadratic = (error @ error - Ct_error @ PGinv_Ct_error) / r          # e^T S^-1 e
+            log_det = (D - n) * np.log(r) + np.linalg.slogdet(G)[1]              # log |S|
+            total += -0.5 * (D * np.log(2 * np.pi) + log_det + quadratic)        # (9)
+            Ct_Sinv_C = (CtC - CtC @ cov @ np.linalg.solve(G, CtC)) / r          # C^T S^-1 C
+            mean = mean + cov @ (Ct_error - CtC @ PGinv_Ct_error) / r            # filtered mean
+            cov = cov - cov @ Ct_Sinv_C @ cov                                    # filtered covariance
+            mean, cov = self.A @ mean, self.A @ cov @ self.A.T + self.Q          # predict with (1)
+        return total

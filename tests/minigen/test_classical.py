@@ -1,0 +1,172 @@
+"""Naive Bayes, logistic regression, Bayesian networks, mixtures of Bernoullis, linear dynamical systems."""
+import itertools
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_iris, load_wine
+from sklearn.naive_bayes import GaussianNB
+
+from minigen.data import load_digits
+from minigen.models.bayesnet import BayesNet, Factor
+from minigen.models.classical import GaussianNaiveBayes, LogisticRegression
+from minigen.models.lds import LinearDynamicalSystem
+from minigen.models.mixture import MixtureOfBernoullis
+
+
+@pytest.mark.parametrize("loader", [load_iris, load_wine, load_breast_cancer])
+def test_naive_bayes_predicts_what_scikit_learn_predicts(loader):
+    X, y = loader(return_X_y=True)
+    ours = GaussianNaiveBayes(var_smoothing=1e-9).fit(X, y)
+    theirs = GaussianNB(var_smoothing=1e-9).fit(X, y)
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X), atol=1e-8)
+
+
+def test_naive_bayes_samples_have_the_class_conditional_moments():
+    X, y = load_digits(return_labels=True)
+    model = GaussianNaiveBayes().fit(X, y)
+    samples, labels = model.sample(20000, y=3, seed=1)
+    assert (labels == 3).all()
+    np.testing.assert_allclose(samples.mean(axis=0), X[y == 3].mean(axis=0), atol=0.02)
+    np.testing.assert_allclose(samples.var(axis=0), model.variances[3], rtol=0.1, atol=1e-3)
+
+
+def test_logistic_regression_separates_and_its_probabilities_sum_to_one():
+    X, y = load_iris(return_X_y=True)
+    model = LogisticRegression(l2=1e-3).fit(X, y)
+    probabilities = model.predict_proba(X)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1, atol=1e-5)
+    assert (model.predict(X) == y).mean() > 0.95
+
+
+def test_logistic_regression_minimizes_its_objective():
+    """At the optimum of (5) the gradient vanishes: X^T (p - onehot) / n + l2 W = 0."""
+    X, y = load_wine(return_X_y=True)
+    model = LogisticRegression(l2=0.1).fit(X, y, steps=2000, lr=0.05)
+    Z = model._standardize(X).astype(np.float64)
+    p = model.predict_proba(X)
+    gradient = (p - np.eye(3)[y]).T @ Z / len(X) + 0.1 * model.weight.numpy()
+    assert np.abs(gradient).max() < 2e-3
+
+
+def test_bayes_net_samples_match_the_exact_joint_by_chi_square():
+    net = BayesNet.slide_example()
+    joint = net.joint()
+    assert joint.sum() == pytest.approx(1.0)
+    samples = net.sample(40000, seed=0)
+    counts = np.zeros(joint.shape)
+    np.add.at(counts, tuple(samples.T), 1)
+    expected = joint * len(samples)
+    chi_square = ((counts - expected) ** 2 / expected).sum()
+    # 15 degrees of freedom: the 99.9th percentile of chi-square(15) is 37.7
+    assert chi_square < 37.7
+
+
+def test_bayes_net_joint_is_the_product_of_its_factors():
+    net = BayesNet.slide_example()
+    a, b, cd = (f.table for f in net.factors)
+    for A, B, C, D in itertools.product(range(2), repeat=4):
+        expected = a[A] * b[B] * cd[A, B, C, D]
+        row = np.array([[{"A": A, "B": B, "C": C, "D": D}[v] for v in net.variables]])
+        assert np.exp(net.log_prob(row))[0] == pytest.approx(expected)
+
+
+def test_bayes_net_refuses_a_cycle_and_a_bad_table():
+    with pytest.raises(ValueError, match="cycle"):
+        BayesNet([Factor("A", "B", [[0.5, 0.5], [0.5, 0.5]]), Factor("B", "A", [[0.5, 0.5], [0.5, 0.5]])])
+    with pytest.raises(ValueError, match="probability distribution"):
+        Factor("A", (), [0.5, 0.6])
+
+
+def test_bayes_net_fit_recovers_its_tables():
+    net = BayesNet.slide_example()
+    samples = net.sample(50000, seed=2)
+    learned = BayesNet.slide_example().fit(samples, alpha=0.0)
+    for f, g in zip(net.factors, learned.factors):
+        np.testing.assert_allclose(f.table, g.table, atol=0.03)
+
+
+def _brute_force_mixture_log_prob(model, X):
+    pi = np.exp(model.log_mixing)
+    probabilities = [sum(pi[k] * np.prod(model.means[k] ** x * (1 - model.means[k]) ** (1 - x))
+                         for k in range(len(pi))) for x in X]
+    return np.log(probabilities)
+
+
+def test_mixture_of_bernoullis_is_normalized_and_exact():
+    rng = np.random.default_rng(0)
+    X = (rng.random((200, 6)) < 0.3).astype(np.float32)
+    model = MixtureOfBernoullis(3, seed=1).fit(X, epochs=20)
+    all_states = np.array(list(itertools.product([0, 1], repeat=6)), dtype=np.float64)
+    assert np.exp(model.log_prob(all_states)).sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(model.log_prob(X[:10]), _brute_force_mixture_log_prob(model, X[:10]))
+
+
+def test_mixture_em_never_decreases_the_penalized_likelihood():
+    X = load_digits("train", binarize=True)[:400]
+    values = [MixtureOfBernoullis(5, seed=3).fit(X, epochs=e).log_prob(X).mean() for e in (1, 5, 20)]
+    assert values[0] <= values[1] + 1e-6 <= values[2] + 2e-6
+
+
+def test_mixture_samples_follow_the_component_means():
+    X = load_digits("train", binarize=True)
+    model = MixtureOfBernoullis(4, seed=0).fit(X, epochs=10)
+    samples = model.sample(20000, seed=0)
+    expected = np.exp(model.log_mixing) @ model.means
+    np.testing.assert_allclose(samples.mean(axis=0), expected, atol=0.02)
+
+
+def _simulate(A, C, T, state_noise, pixel_noise, seed):
+    rng = np.random.default_rng(seed)
+    x = np.ones(len(A))
+    Y = []
+    for _ in range(T):
+        x = A @ x + state_noise * rng.standard_normal(len(A))
+        Y.append(C @ x + pixel_noise * rng.standard_normal(len(C)))
+    return np.array(Y)
+
+
+def test_lds_recovers_the_eigenvalues_of_a_known_system():
+    angle = 0.3
+    A = np.array([[0.95 * np.cos(angle), -0.95 * np.sin(angle), 0],
+                  [0.95 * np.sin(angle), 0.95 * np.cos(angle), 0],
+                  [0, 0, 0.7]])
+    rng = np.random.default_rng(0)
+    C = np.linalg.qr(rng.standard_normal((30, 3)))[0] @ np.diag([3.0, 3.0, 2.0])
+    Y = _simulate(A, C, 3000, 0.3, 0.01, seed=1)
+    fitted = LinearDynamicalSystem(3).fit(Y)
+    true = np.sort_complex(np.linalg.eigvals(A))
+    found = np.sort_complex(np.linalg.eigvals(fitted.A))
+    np.testing.assert_allclose(found, true, atol=0.03)
+
+
+def test_lds_kalman_likelihood_equals_the_joint_gaussian_density():
+    rng = np.random.default_rng(4)
+    Y = rng.standard_normal((40, 5))
+    model = LinearDynamicalSystem(2).fit(Y)
+    T, D = 4, 5
+    # stack the T frames: y = (I kron C) x + mean + w, x ~ Gaussian from the state recursion
+    transitions = [np.linalg.matrix_power(model.A, t) for t in range(T)]
+    state_mean = np.concatenate([transitions[t] @ model.initial_state for t in range(T)])
+    state_cov = np.zeros((2 * T, 2 * T))
+    for s in range(T):
+        for t in range(T):
+            cov = transitions[s] @ model.state_covariance @ transitions[t].T
+            for k in range(1, min(s, t) + 1):
+                cov = cov + transitions[s - k] @ model.Q @ transitions[t - k].T
+            state_cov[2 * s:2 * s + 2, 2 * t:2 * t + 2] = cov
+    big_C = np.kron(np.eye(T), model.C)
+    mean = big_C @ state_mean + np.tile(model.mean, T)
+    cov = big_C @ state_cov @ big_C.T + float(model.observation_variance) * np.eye(T * D)
+    y = Y[:T].reshape(-1)
+    sign, log_det = np.linalg.slogdet(cov)
+    exact = -0.5 * (T * D * np.log(2 * np.pi) + log_det + (y - mean) @ np.linalg.solve(cov, y - mean))
+    assert model.log_likelihood(Y[:T]) == pytest.approx(exact, rel=1e-9)
+
+
+def test_lds_keeps_the_dynamics_stable_and_synthesizes_frames():
+    Y = np.cumsum(np.random.default_rng(0).standard_normal((100, 8)), axis=0)  # a random walk: radius ~ 1
+    model = LinearDynamicalSystem(4, max_radius=0.99).fit(Y)
+    assert np.max(np.abs(np.linalg.eigvals(model.A))) <= 0.99 + 1e-9
+    frames = model.sample(500, seed=0)
+    assert frames.shape == (500, 8) and np.all(np.isfinite(frames))
