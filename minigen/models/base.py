@@ -17,3 +17,12 @@ class GenerativeModel(nn.Module):
     def __init__(self, **config):
         super().__init__()
         object.__setattr__(self, "config", dict(config))
+
+    def load_state_dict(self, state):
+        """Load a state dict, first creating the buffers that fitting makes (their shapes depend on
+        the data), so that `type(model)(**model.config).load_state_dict(...)` restores a fitted model."""
+        known = {name for name, _ in self.named_parameters()} | {name for name, _, _ in self.named_buffers()}
+        for name, value in state.items():
+            if name not in known and "." not in name:
+                self.register_buffer(name, value)
+        return super().load_state_dict(state)
