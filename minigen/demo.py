@@ -95,11 +95,11 @@ def _matches(name, stem):
 
 def run_one(path, quick, out_dir, timeout=None):
     """Run one demo in a fresh process; its numbers, wall time, and a failure reason (or None)."""
-    repo_root = str(Path(path).resolve().parent.parent)
+    package_root = str(Path(__file__).resolve().parent.parent)         # where `import minigen` works
     with tempfile.TemporaryDirectory() as scratch:
         result_path = os.path.join(scratch, "result.json")
-        env = dict(os.environ, MPLBACKEND="Agg", PYTHONWARNINGS="default", **{RESULT_ENV: result_path})
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [repo_root, env.get("PYTHONPATH")]))
+        env = dict(os.environ, MPLBACKEND="Agg", **{RESULT_ENV: result_path})
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         command = [sys.executable, str(path), "--out", str(out_dir)] + (["--quick"] if quick else [])
         started = time.perf_counter()
         try:
