@@ -48,7 +48,8 @@ class ConvTranspose2d(Module):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, "kernel_size", "ConvTranspose2d")
-        self.stride, self.padding, self.output_padding, self.dilation = stride, padding, output_padding, dilation
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.output_padding = output_padding
         bound = 1 / math.sqrt(out_channels * self.kernel_size[0] * self.kernel_size[1])
         self.weight = uniform_parameter((in_channels, out_channels) + self.kernel_size, bound)
         self.bias = uniform_parameter((out_channels,), bound) if bias else None

@@ -20,6 +20,8 @@ Layouts and output sizes are PyTorch's:
     conv2d            weight (O, C, kh, kw),      OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1
     conv_transpose2d  weight (C_in, C_out, kh, kw), OH = (H - 1) sh - 2 ph + dh (kh - 1) + op + 1
 """
+import numbers
+
 from ..backend import array_module, kernel
 from ..function import Function
 from ..kernels.reference import conv_output_size
@@ -58,10 +60,11 @@ class Col2Im(Function):
 
 def _pair(value, name, op):
     """PyTorch's int-or-pair arguments as a pair of ints."""
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
+    pair = (value, value) if isinstance(value, numbers.Integral) else value
+    is_pair = isinstance(pair, (tuple, list)) and len(pair) == 2
+    if not is_pair or not all(isinstance(v, numbers.Integral) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return pair
+    return tuple(int(v) for v in pair)
 
 
 def _check_input(op, x, weight=None, channel_axis=1):
@@ -157,7 +160,8 @@ def _col2im_beyond_stride(cols, leading, in_size, out_size, geometry):
     infer the patch count from such an output size, so lay the patches on the uncropped canvas,
     then crop `padding` from the top and left and fill the rows no patch reaches with zeros."""
     (kernel_size, stride, padding, dilation) = geometry
-    canvas = tuple((n - 1) * s + d * (k - 1) + 1 for n, s, d, k in zip(in_size, stride, dilation, kernel_size))
+    canvas = tuple((n - 1) * s + d * (k - 1) + 1
+                   for n, s, d, k in zip(in_size, stride, dilation, kernel_size))
     y = Col2Im(leading + canvas, kernel_size, stride, (0, 0), dilation)(cols)   # (N, C_out, CH, CW)
     y = y[:, :, padding[0]:padding[0] + out_size[0], padding[1]:padding[1] + out_size[1]]
     xp = array_module(y.data)
