@@ -157,9 +157,75 @@ def sample_bernoulli(logits, uniforms):
     return probs, samples
 
 
+# -- convolution: patches to columns and back -----------------------------------------------
+
+@njit(cache=True, error_model="numpy")
+def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
+    n_images, channels, height, width = x.shape
+    zero = x.dtype.type(0)
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(kh):
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    for oh in range(out_h):
+                        ih = oh * sh - ph + i * dh
+                        row_inside = 0 <= ih < height
+                        for ow in range(out_w):
+                            iw = ow * sw - pw + j * dw
+                            inside = row_inside and 0 <= iw < width
+                            cols[n, row, oh * out_w + ow] = x[n, c, ih, iw] if inside else zero
+
+
+def im2col(x, kernel_size, stride, padding, dilation):
+    """cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw]   (N, C*kh*kw, OH*OW)"""
+    if type(x) is not np.ndarray or x.ndim != 4 or x.dtype.kind != "f":
+        return reference.im2col(x, kernel_size, stride, padding, dilation)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    out_h = reference.conv_output_size(h, kh, sh, ph, dh)
+    out_w = reference.conv_output_size(w, kw, sw, pw, dw)
+    cols = np.empty((n, c * kh * kw, out_h * out_w), dtype=x.dtype)
+    _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
+    return cols
+
+
+@njit(cache=True, error_model="numpy")
+def _col2im(cols, x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
+    n_images, channels, height, width = x.shape
+    for n in range(n_images):
+        for c in range(channels):
+            for i in range(kh):
+                for j in range(kw):
+                    row = (c * kh + i) * kw + j
+                    for oh in range(out_h):
+                        ih = oh * sh - ph + i * dh
+                        if ih < 0 or ih >= height:
+                            continue
+                        for ow in range(out_w):
+                            iw = ow * sw - pw + j * dw
+                            if 0 <= iw < width:
+                                x[n, c, ih, iw] += cols[n, row, oh * out_w + ow]
+
+
+def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
+    """The adjoint of im2col: each column entry is added back to the pixel it was read from."""
+    if type(cols) is not np.ndarray or cols.ndim != 3 or cols.dtype.kind != "f":
+        return reference.col2im(cols, input_shape, kernel_size, stride, padding, dilation)
+    n, c, h, w = input_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    out_h = reference.conv_output_size(h, kh, sh, ph, dh)
+    out_w = reference.conv_output_size(w, kw, sw, pw, dw)
+    x = np.zeros((n, c, h, w), dtype=cols.dtype)
+    _col2im(cols, x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
+    return x
+
+
 KERNELS = {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
     "rmsprop_update": rmsprop_update,
     "sample_bernoulli": sample_bernoulli,
+    "im2col": im2col,
+    "col2im": col2im,
 }
