@@ -50,7 +50,8 @@ class BCEWithLogits(Function):
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """Bernoulli negative log-likelihood of `targets` under probabilities sigmoid(logits)."""
-    targets = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets, dtype=logits.dtype))
+    if not isinstance(targets, Tensor):                  # on the logits' device: no host round trip
+        targets = Tensor(array_module(logits.data).asarray(targets, dtype=logits.dtype))
     _same_shape("binary_cross_entropy_with_logits", logits, targets)
     return _reduce(BCEWithLogits()(logits, targets), reduction)
 
@@ -68,7 +69,8 @@ def cross_entropy(logits, targets, reduction="mean"):
 
 
 def mse_loss(input, target, reduction="mean"):
-    target = target if isinstance(target, Tensor) else Tensor(np.asarray(target, dtype=input.dtype))
+    if not isinstance(target, Tensor):                   # on the input's device: no host round trip
+        target = Tensor(array_module(input.data).asarray(target, dtype=input.dtype))
     _same_shape("mse_loss", input, target)
     difference = input - target
     return _reduce(difference * difference, reduction)
