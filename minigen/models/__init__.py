@@ -1,5 +1,6 @@
 """The model families, one file each; importing this package registers them with minigen.zoo."""
 from .bayesnet import BayesNet
 from .classical import GaussianNaiveBayes, LogisticRegression
+from .gan import GAN
 from .lds import LinearDynamicalSystem
 from .mixture import MixtureOfBernoullis

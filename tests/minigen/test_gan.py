@@ -1,0 +1,256 @@
+"""GAN: the losses as the equations state them, the gradient penalty's double backward, the update
+rules, exact resume, and the numerics of the bilinear game and the Dirac GAN."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import autograd
+from autograd import nn
+from minigen.models.gan import GAN, LOSSES, UPDATES, slerp
+from minigen.models.gan_numerics import BILINEAR, DIRAC_GAN
+
+
+def small_gan(**kwargs):
+    return GAN(2, latent_dim=2, hidden=(8, 8), **kwargs)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+# -- contract -----------------------------------------------------------------------------------
+def test_players_are_modules_and_samples_are_numpy_arrays_shaped_like_the_data():
+    gan = small_gan()
+    assert isinstance(gan.generator, nn.Module) and isinstance(gan.discriminator, nn.Module)
+    samples = gan.sample(7)
+    assert isinstance(samples, np.ndarray) and samples.shape == (7, 2) and samples.dtype == np.float32
+    np.testing.assert_array_equal(gan.sample(5, seed=3), gan.sample(5, seed=3))
+
+
+def test_the_config_rebuilds_an_identical_untrained_twin():
+    gan = small_gan(loss="wgan-gp", update="consensus", seed=4)
+    twin = GAN(**gan.config)
+    for (name, a), (_, b) in zip(gan.state_dict().items(), twin.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("kwargs, words", [({"loss": "hinge"}, "loss"), ({"update": "extragradient"}, "update"),
+                                           ({"architecture": "resnet"}, "architecture")])
+def test_unknown_choices_are_named(kwargs, words):
+    with pytest.raises(ValueError, match=words):
+        small_gan(**kwargs)
+
+
+def test_data_of_the_wrong_shape_is_named():
+    with pytest.raises(ValueError, match=r"\(n, 2\).*\(10, 3\)"):
+        small_gan().fit(np.zeros((10, 3)), steps=1, progress=False)
+
+
+# -- the losses, against the equations ----------------------------------------------------------
+def logits_of(gan, x):
+    with autograd.no_grad():
+        return gan.discriminator(autograd.tensor(x)).numpy().astype(np.float64)
+
+
+def test_discriminator_loss_is_binary_cross_entropy_from_logits(rng):
+    gan = small_gan(loss="nonsaturating")
+    real, fake = rng.standard_normal((16, 2)).astype(np.float32), rng.standard_normal((16, 2)).astype(np.float32)
+    expected = -np.log(sigmoid(logits_of(gan, real))).mean() - np.log(1 - sigmoid(logits_of(gan, fake))).mean()
+    loss = gan.discriminator_loss(autograd.tensor(real), autograd.tensor(fake)).item()
+    assert loss == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize("loss, formula", [
+    ("minimax", lambda l: np.log(1 - sigmoid(l)).mean()),
+    ("nonsaturating", lambda l: -np.log(sigmoid(l)).mean()),
+    ("wgan", lambda l: -l.mean()),
+    ("wgan-gp", lambda l: -l.mean()),
+])
+def test_generator_losses_match_their_equations(loss, formula, rng):
+    gan = small_gan(loss=loss)
+    fake = rng.standard_normal((16, 2)).astype(np.float32)
+    value = gan.generator_loss(autograd.tensor(fake)).item()
+    assert value == pytest.approx(formula(logits_of(gan, fake)), rel=1e-5)
+
+
+def test_minimax_saturates_where_nonsaturating_does_not():
+    """d/dl of log(1 - sigmoid(l)) is -sigmoid(l), which vanishes when D rejects fakes (l << 0);
+    d/dl of -log sigmoid(l) is sigmoid(l) - 1, which stays near -1 there."""
+    logits = autograd.tensor(np.array([-12.0, -8.0]), requires_grad=True)
+    (saturating,) = autograd.grad(-autograd.softplus(logits).sum(), [logits])
+    (nonsaturating,) = autograd.grad(autograd.softplus(-logits).sum(), [logits])
+    np.testing.assert_allclose(saturating.numpy(), -sigmoid(np.array([-12.0, -8.0])), rtol=1e-6)
+    assert np.all(np.abs(saturating.numpy()) < 1e-3) and np.all(np.abs(nonsaturating.numpy()) > 0.99)
+
+
+def test_minimax_generator_loss_is_finite_for_extreme_logits():
+    logits = autograd.tensor(np.array([-200.0, 200.0], dtype=np.float32))
+    assert np.all(np.isfinite((-autograd.softplus(logits)).numpy()))
+
+
+def test_the_critic_step_leaves_the_generator_untouched():
+    gan = small_gan()
+    before = [p.data.copy() for p in gan.generator.parameters()]
+    optimizer = autograd.optim.Adam(gan.discriminator.parameters(), lr=0.1)
+    gan._critic_update(autograd.tensor(np.ones((8, 2), dtype=np.float32)), optimizer)
+    for p, old in zip(gan.generator.parameters(), before):
+        np.testing.assert_array_equal(p.data, old)
+        assert p.grad is None
+
+
+def test_wgan_clips_the_critic_weights():
+    gan = small_gan(loss="wgan")
+    gan.fit(np.random.default_rng(0).standard_normal((64, 2)), steps=2, batch_size=8, lr=0.5, progress=False)
+    assert max(float(np.abs(p.data).max()) for p in gan.discriminator.parameters()) <= 0.01 + 1e-7
+
+
+# -- the gradient penalty ------------------------------------------------------------------------
+def penalty_of_weights(gan, real, fake, mix):
+    """The penalty as a function of the critic's weights (which gradcheck hands in as float64)."""
+    layers = [m for m in gan.discriminator.modules() if isinstance(m, nn.Linear)]
+
+    def penalty(*weights):
+        for layer, (w, b) in zip(layers, zip(weights[::2], weights[1::2])):
+            layer.weight, layer.bias = w, b
+        return gan.gradient_penalty(real, fake, mix)
+    initial = [a for layer in layers for a in (layer.weight.data, layer.bias.data)]
+    return penalty, initial
+
+
+def gp_setup(rng):
+    gan = GAN(2, latent_dim=2, hidden=(5,), loss="wgan-gp", gp_weight=10.0, seed=1)
+    for p in gan.discriminator.parameters():
+        p.data = p.data.astype(np.float64) * 3        # larger weights: gradient norms away from 1
+    real, fake = rng.standard_normal((4, 2)), rng.standard_normal((4, 2))
+    mix = rng.random((4, 1))
+    return penalty_of_weights(gan, real, fake, mix)
+
+
+def test_gradient_penalty_gradient_wrt_critic_weights_matches_finite_differences(rng):
+    penalty, weights = gp_setup(rng)
+    assert autograd.gradcheck(penalty, weights)
+
+
+def test_gradient_penalty_passes_gradgradcheck(rng):
+    penalty, weights = gp_setup(rng)
+    assert autograd.gradgradcheck(penalty, weights, atol=1e-4)
+
+
+def test_gradient_penalty_formula_on_a_linear_critic(rng):
+    """For D(x) = w.x + b the input gradient is w everywhere: penalty = lambda (|w| - 1)^2."""
+    gan = GAN(3, latent_dim=2, hidden=(), loss="wgan-gp", gp_weight=10.0)
+    (layer,) = [m for m in gan.discriminator.modules() if isinstance(m, nn.Linear)]
+    w = layer.weight.data.astype(np.float64)
+    value = gan.gradient_penalty(rng.standard_normal((6, 3)).astype(np.float32),
+                                 rng.standard_normal((6, 3)).astype(np.float32)).item()
+    assert value == pytest.approx(10.0 * (np.linalg.norm(w) - 1) ** 2, rel=1e-4)
+
+
+# -- update rules and training ----------------------------------------------------------------------
+@pytest.mark.parametrize("update", UPDATES)
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_and_update_rule_trains_with_finite_losses(loss, update):
+    gan = small_gan(loss=loss, update=update)
+    before = [p.data.copy() for p in gan.parameters()]
+    gan.fit(np.random.default_rng(0).standard_normal((40, 2)), steps=2, batch_size=4, progress=False)
+    assert all(np.all(np.isfinite(v)) for v in gan.history.values()) and set(gan.history) == {"loss_d", "loss_g"}
+    assert all(not np.array_equal(p.data, b) for p, b in zip(gan.generator.parameters(), before[-4:]))
+
+
+def test_simultaneous_and_consensus_updates_differ():
+    X = np.random.default_rng(0).standard_normal((40, 2))
+    runs = [small_gan(update=u).fit(X, steps=1, batch_size=8, progress=False) for u in ("simultaneous", "consensus")]
+    first, second = (np.concatenate([p.data.ravel() for p in g.parameters()]) for g in runs)
+    assert not np.allclose(first, second)
+
+
+def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
+    X = np.random.default_rng(0).standard_normal((60, 2))
+    whole = small_gan(loss="wgan-gp").fit(X, steps=4, batch_size=4, progress=False)
+    path = str(tmp_path / "gan.npz")
+
+    def crash_at_step_3(model, step):
+        if step == 3:
+            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError, match="crash"):
+        small_gan(loss="wgan-gp").fit(X, steps=4, batch_size=4, progress=False, checkpoint=path,
+                                      checkpoint_every=1, callback=crash_at_step_3, callback_every=1)
+    resumed = small_gan(loss="wgan-gp")
+    resumed.fit(X, steps=4, batch_size=4, progress=False, resume=path)
+    for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items()):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+# -- latent walks --------------------------------------------------------------------------------
+@given(st.integers(0, 1000))
+def test_slerp_ends_at_its_endpoints_and_keeps_equal_norms(seed):
+    rng = np.random.default_rng(seed)
+    z_a, z_b = rng.standard_normal(8), rng.standard_normal(8)
+    z_b *= np.linalg.norm(z_a) / np.linalg.norm(z_b)
+    path = slerp(z_a, z_b, 9)
+    np.testing.assert_allclose(path[0], z_a, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(path[-1], z_b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(path, axis=1), np.linalg.norm(z_a), rtol=1e-4)
+
+
+# -- numerics: the bilinear game and the Dirac GAN -----------------------------------------------------
+def step_jacobian(game, rule, lr, gamma=10.0, at=(0.0, 0.0), eps=1e-6):
+    """Central differences of the update map u -> step(u) at `at`, (2, 2)."""
+    columns = []
+    for i in range(2):
+        offset = np.zeros(2)
+        offset[i] = eps
+        plus, minus = (game.step(np.add(at, s * offset), rule, lr, gamma)[0] for s in (1, -1))
+        columns.append((plus - minus) / (2 * eps))
+    return np.stack(columns, axis=1)
+
+
+@given(st.floats(0.01, 0.5))
+def test_simultaneous_steps_on_the_bilinear_game_have_eigenvalues_one_plus_minus_i_eta(lr):
+    eigenvalues = np.linalg.eigvals(step_jacobian(BILINEAR, "simultaneous", lr))
+    np.testing.assert_allclose(sorted(eigenvalues, key=np.imag), [1 - 1j * lr, 1 + 1j * lr], atol=1e-7)
+
+
+@given(st.floats(0.01, 0.05), st.floats(1.0, 10.0))
+def test_consensus_eigenvalues_on_the_bilinear_game(lr, gamma):
+    eigenvalues = np.linalg.eigvals(step_jacobian(BILINEAR, "consensus", lr, gamma))
+    expected = [1 - lr * gamma - 1j * lr, 1 - lr * gamma + 1j * lr]
+    np.testing.assert_allclose(sorted(eigenvalues, key=np.imag), expected, atol=1e-7)
+    assert np.all(np.abs(eigenvalues) < 1)
+
+
+def test_simultaneous_spirals_outward_alternating_circles_consensus_converges():
+    lr, start = 0.1, np.array([1.0, 0.5])
+    radius = {rule: np.linalg.norm(BILINEAR.trajectory(start, rule, lr, steps=100, gamma=1.0), axis=1)
+              for rule in ("simultaneous", "alternating", "consensus")}
+    growth = radius["simultaneous"][1:] / radius["simultaneous"][:-1]
+    np.testing.assert_allclose(growth, np.sqrt(1 + lr ** 2), rtol=1e-12)       # every step, exactly
+    assert 0.8 < radius["alternating"].min() and radius["alternating"].max() < 1.5
+    assert radius["consensus"][-1] < 1e-3 * radius["consensus"][0]
+
+
+def test_alternating_steps_on_the_bilinear_game_preserve_area():
+    assert np.linalg.det(step_jacobian(BILINEAR, "alternating", 0.3)) == pytest.approx(1.0, abs=1e-8)
+
+
+def test_dirac_gan_diverges_with_simultaneous_steps_and_converges_with_consensus():
+    start = np.array([1.0, 1.0])
+    simultaneous = DIRAC_GAN.trajectory(start, "simultaneous", lr=0.5, steps=200)
+    consensus = DIRAC_GAN.trajectory(start, "consensus", lr=0.5, steps=200, gamma=1.0)
+    assert np.linalg.norm(simultaneous[-1]) > 2 * np.linalg.norm(start)
+    assert np.linalg.norm(consensus[-1]) < 1e-3
+
+
+def test_dirac_gan_field_is_the_derivative_of_its_objective():
+    """v = (d f / d theta, -d f / d psi) with f = log sigmoid(psi theta): v = (psi s, -theta s), s = sigmoid(-psi theta)."""
+    points = np.array([[0.3, -1.2], [2.0, 0.5]])
+    v_x, v_y = DIRAC_GAN.field(points)
+    s = sigmoid(-points[:, 0] * points[:, 1])
+    np.testing.assert_allclose(v_x.numpy(), points[:, 1] * s, rtol=1e-12)
+    np.testing.assert_allclose(v_y.numpy(), -points[:, 0] * s, rtol=1e-12)
+
+
+def test_game_points_of_the_wrong_shape_are_named():
+    with pytest.raises(ValueError, match=r"\(N, 2\)"):
+        BILINEAR.step(np.zeros((3, 3)))
