@@ -1,0 +1,149 @@
+"""`python -m benchmarks` / `minigen bench`: every workload, for every backend this machine has,
+side by side in one run, with the peers a user would pick instead (PyTorch eager, scikit-learn's
+BernoulliRBM) when they are importable.  Each time is the median of repeats after a warm-up call,
+with the GPU synchronized before every clock read.  Workloads that need a model that has not landed
+yet are skipped with a note naming it.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+from . import engine, workloads
+
+BACKENDS = ("numpy", "numba", "cupy")
+
+
+def measure(make, repeats):
+    """Median seconds of `step()` over `repeats` calls after one warm-up; None if `make` is None."""
+    made = make()
+    if made is None:
+        return None
+    step, sync = made
+    step()
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def available_backends(requested):
+    from autograd import backend
+    usable = []
+    for name in requested:
+        try:
+            backend.set_backend(name)
+            usable.append(name)
+        except backend.BackendError as error:
+            print(f"# skipping backend {name}: {error}", file=sys.stderr)
+    backend.set_backend("numpy")
+    return usable
+
+
+def versions():
+    info = {"machine": platform.node(), "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "python": platform.python_version(), "numpy": np.__version__}
+    for name in ("numba", "cupy", "torch", "sklearn"):
+        try:
+            info[name] = __import__(name).__version__
+        except ImportError:
+            info[name] = None
+    from autograd import backend
+    cupy = backend.cupy_or_none()
+    info["gpu"] = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode() if cupy else None
+    return info
+
+
+def vae_rows(backends, quick, repeats):
+    rows = []
+    sizes = {"digits": (64, 64, 8, 32)} if quick else engine.SIZES
+    for size, (D, H, Z, B) in sizes.items():
+        gpu_only = size == "wide"
+        row = {"workload": f"VAE step {size} (D{D} H{H} Z{Z} B{B})"}
+        for name in backends:
+            if gpu_only and name != "cupy":
+                continue
+            row[name] = measure(lambda: engine.engine_step(name, D, H, Z, B), repeats)
+        if not gpu_only:
+            row["numpy by hand"] = measure(lambda: engine.numpy_step(D, H, Z, B), repeats)
+            row["torch cpu"] = measure(lambda: engine.torch_step(D, H, Z, B, "cpu"), repeats)
+        row["torch cuda"] = measure(lambda: engine.torch_step(D, H, Z, B, "cuda"), repeats)
+        rows.append(row)
+    return rows
+
+
+def format_table(rows):
+    columns = []
+    for row in rows:
+        columns += [k for k in row if k not in columns and k not in ("workload", "note")]
+    lines = ["| workload | " + " | ".join(columns) + " | note |",
+             "|---|" + "---|" * (len(columns) + 1)]
+    for row in rows:
+        base = row.get("numpy")
+        cells = []
+        for column in columns:
+            value = row.get(column)
+            if value is None:
+                cells.append("-")
+            else:
+                ratio = f" ({base / value:.1f}x)" if base and column != "numpy" else ""
+                cells.append(f"{value * 1e3:.3g} ms{ratio}")
+        lines.append(f"| {row['workload']} | " + " | ".join(cells) + f" | {row.get('note', '')} |")
+    return "\n".join(lines)
+
+
+def parse(argv):
+    parser = argparse.ArgumentParser(prog="minigen bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--backends", default=",".join(BACKENDS),
+                        help="comma-separated subset of numpy,numba,cupy (default: all available)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--quick", action="store_true", help="few repeats and small sizes (a smoke test)")
+    parser.add_argument("--out", help="also write the result (JSON with --json, else markdown) to FILE")
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per workload")
+    args = parser.parse_args(argv)
+    unknown = set(args.backends.split(",")) - set(BACKENDS)
+    if unknown:
+        parser.error(f"unknown backends {sorted(unknown)}; choose from {', '.join(BACKENDS)}")
+    return args
+
+
+def main(argv=None):
+    """Run the benchmarks; returns the exit status (0, or 2 for bad arguments)."""
+    try:
+        args = parse(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    repeats = args.repeats or (3 if args.quick else 20)
+    backends = available_backends(args.backends.split(","))
+    result = {"versions": versions(), "repeats": repeats, "quick": args.quick}
+    result["numba_compile_s"] = workloads.numba_compile_times(args.quick) if "numba" in backends else {}
+    result["rows"] = (vae_rows(backends, args.quick, repeats)
+                      + workloads.model_rows(backends, args.quick, max(1, repeats // 4), measure)
+                      + workloads.kernel_rows(backends, args.quick, repeats, measure))
+    from autograd import backend
+    backend.set_backend("numpy")
+    text = json.dumps(result, indent=1) if args.json else report(result)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as handle:
+            handle.write(text + "\n")
+    return 0
+
+
+def report(result):
+    info = ", ".join(f"{k} {v}" for k, v in result["versions"].items() if v is not None)
+    compile_times = ", ".join(f"{k} {v:.2f} s" for k, v in result["numba_compile_s"].items())
+    return "\n".join([f"machine: {info}", f"median of {result['repeats']} repeats after a warm-up"
+                      + (" (--quick: small sizes)" if result["quick"] else ""),
+                      f"numba first-call compile (or cache load): {compile_times or '-'}", "",
+                      format_table(result["rows"]),
+                      "", "ratios: numpy backend time / this column's time (higher is faster)"])
