@@ -12,6 +12,7 @@ Every array is float32 unless it is text; every random draw comes from a seeded 
 """
 import functools
 import gzip
+import importlib.util
 import os
 
 import numpy as np
@@ -40,9 +41,19 @@ TOY_STD = {"8gaussians": 0.02, "25gaussians": 0.05}
 # -- digits ----------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _digits_raw():
-    from sklearn.datasets import load_digits as sklearn_digits
-    bunch = sklearn_digits()
-    return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+    """(pixels (1797, 64) float32 in 0..16, labels) from the CSV that ships inside scikit-learn.
+
+    The file is read directly: importing scikit-learn itself takes seconds on a small machine.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else None
+    path = os.path.join(folder, "datasets", "data", "digits.csv.gz") if folder else None
+    if path is None or not os.path.exists(path):
+        from sklearn.datasets import load_digits as sklearn_digits
+        bunch = sklearn_digits()
+        return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
+    table = np.loadtxt(path, delimiter=",", dtype=np.float32)          # (1797, 65): pixels, label
+    return table[:, :-1], table[:, -1].astype(np.int64)
 
 
 def digits_split_indices(split):
