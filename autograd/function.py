@@ -28,6 +28,10 @@ FREED_MESSAGE = ("Trying to backward through the graph a second time: its saved 
                  "after the first backward. Pass retain_graph=True to the first backward call.")
 
 
+# phrases of NumPy's and CuPy's shape errors (broadcasting, matmul, concatenate)
+_LIBRARY_SHAPE_ERRORS = ("broadcast", "core dimension", "aligned", "must match exactly", "mismatch")
+
+
 def is_grad_enabled():
     return _grad_mode["enabled"]
 
@@ -64,32 +68,68 @@ def as_operand(value, like):
     return Tensor(xp.asarray(value))
 
 
+def _operands(inputs):
+    """Every input as a Tensor; constants take their dtype from the first Tensor among them."""
+    like = next((x for x in inputs if isinstance(x, Tensor)), None)
+    if like is None:
+        like = Tensor(inputs[0])
+    return [x if isinstance(x, Tensor) else as_operand(x, like) for x in inputs]
+
+
 class Function:
     """Base class of every differentiable operation.  One output per Function."""
 
     __slots__ = ("inputs", "saved", "output_ref", "generation", "xp", "freed", "__dict__")
 
+    shape_mismatch = "do not broadcast"   # how a shape error reads for this op (MatMul: "do not align")
+
     def __call__(self, *inputs):
-        first = inputs[0]
-        if not isinstance(first, Tensor):
-            first = next((x for x in inputs if isinstance(x, Tensor)), None)
-            if first is None:
-                first = Tensor(inputs[0])
-        inputs = [x if isinstance(x, Tensor) else as_operand(x, first) for x in inputs]
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                inputs = _operands(inputs)
+                break
         arrays = [x.data for x in inputs]
-        self.xp = backend.array_module(arrays[0])
-        if len(arrays) > 1 and any(type(a) is not type(arrays[0]) for a in arrays):
-            self._check_devices(arrays)
-        out = Tensor(self.forward(*arrays))
-        if _grad_mode["enabled"] and any(x.requires_grad for x in inputs):
-            self.inputs = inputs
-            self.generation = max(x.generation for x in inputs)
-            self.freed = False
-            out.requires_grad = True
-            out.creator = self
-            out.generation = self.generation + 1
-            self.output_ref = weakref.ref(out)
+        first = arrays[0]
+        self.xp = np if type(first) is np.ndarray else backend.array_module(first)
+        if len(arrays) > 1:
+            kind = type(first)
+            for a in arrays:
+                if type(a) is not kind:
+                    self._check_devices(arrays)
+                    break
+        try:
+            out = Tensor(self.forward(*arrays))
+        except (ValueError, IndexError) as exc:
+            raise self._shape_error(arrays, exc) from None
+        if _grad_mode["enabled"]:
+            for x in inputs:
+                if x.requires_grad:
+                    self._record(inputs, out)
+                    break
         return out
+
+    def _record(self, inputs, out):
+        """Link `out` into the graph: it keeps this Function, which keeps the inputs (not `out`)."""
+        self.inputs = inputs
+        self.generation = generation = max([x.generation for x in inputs])
+        self.freed = False
+        out.requires_grad = True
+        out.creator = self
+        out.generation = generation + 1
+        self.output_ref = weakref.ref(out)
+
+    def _shape_error(self, arrays, exc):
+        """The array library's error, restated with this op's name and its input shapes.
+
+        An error the op raised itself (already worded for the user) passes through unchanged."""
+        name = type(self).__name__
+        shapes = [tuple(a.shape) for a in arrays]
+        if len(shapes) == 1:
+            return type(exc)(f"{name}: input of shape {shapes[0]}: {exc}")
+        if not any(marker in str(exc) for marker in _LIBRARY_SHAPE_ERRORS):
+            return exc
+        listed = " and ".join(str(s) for s in shapes)
+        return type(exc)(f"{name}: shapes {listed} {self.shape_mismatch}")
 
     def _check_devices(self, arrays):
         kinds = {type(a).__module__.split(".")[0] for a in arrays}

@@ -219,8 +219,21 @@ class Tanh(Function):
         return self.xp.tanh(x)
 
     def backward(self, gy):
-        y = self.output
-        return gy * (1 - y * y)
+        return TanhGrad()(gy, self.output)
+
+
+class TanhGrad(Function):
+    """gx = gy (1 - y^2) in one node (tanh's backward);  d/dgy = 1 - y^2,  d/dy = -2 gy y"""
+
+    def forward(self, gy, y):
+        gx = 1 - y * y
+        gx *= gy                                 # in place on the new array (0-d: rebinds)
+        return gx
+
+    def backward(self, g):
+        gy, y = self.inputs
+        needs_gy, needs_y = self.needs_input_grad
+        return (g * (1 - y * y) if needs_gy else None), (g * gy * (-2 * y) if needs_y else None)
 
 
 class Sigmoid(Function):
@@ -230,8 +243,22 @@ class Sigmoid(Function):
         return kernel("sigmoid")(x)
 
     def backward(self, gy):
-        y = self.output
-        return gy * (y * (1 - y))
+        return SigmoidGrad()(gy, self.output)
+
+
+class SigmoidGrad(Function):
+    """gx = gy y (1 - y) in one node (sigmoid's backward);  d/dgy = y (1 - y),  d/dy = gy (1 - 2 y)"""
+
+    def forward(self, gy, y):
+        gx = 1 - y
+        gx *= y
+        gx *= gy
+        return gx
+
+    def backward(self, g):
+        gy, y = self.inputs
+        needs_gy, needs_y = self.needs_input_grad
+        return (g * (y * (1 - y)) if needs_gy else None), (g * gy * (1 - 2 * y) if needs_y else None)
 
 
 class Relu(Function):

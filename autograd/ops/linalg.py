@@ -7,6 +7,7 @@ from .shape import reshape, swapaxes
 
 class MatMul(Function):
     """Y = A @ B (batched, broadcasting);  dA = dY B^T,  dB = A^T dY"""
+    shape_mismatch = "do not align"
 
     def forward(self, a, b):
         return a @ b
@@ -24,16 +25,19 @@ class Linear(Function):
 
     dx = dy W,   dW = dy^T x,   db = sum over the batch of dy
     """
+    shape_mismatch = "do not align"
 
     def forward(self, x, weight, bias=None):
-        y = x @ weight.T
-        return y if bias is None else y + bias
+        y = x @ weight.T                                                   # (N, out)
+        if bias is not None:
+            y += bias                                                      # y is new: add in place
+        return y
 
     def backward(self, gy):
         x, weight = self.inputs[0], self.inputs[1]
         needs = self.needs_input_grad
-        gx = matmul(gy, weight) if needs[0] else None
-        gw = matmul(gy.T, x) if needs[1] else None
+        gx = MatMul()(gy, weight) if needs[0] else None                  # (N, in)
+        gw = MatMul()(gy.T, x) if needs[1] else None                     # (out, in)
         grads = (gx, gw)
         if len(self.inputs) == 3:
             grads += (reduce_sum(gy, axis=0) if needs[2] else None,)

@@ -117,6 +117,8 @@ class ScatterAdd(Function):
 
 
 class Concatenate(Function):
+    shape_mismatch = "do not match outside the joined axis"
+
     def __init__(self, axis):
         self.axis = axis
 
