@@ -4,3 +4,4 @@ from .classical import GaussianNaiveBayes, LogisticRegression
 from .gan import GAN
 from .lds import LinearDynamicalSystem
 from .mixture import MixtureOfBernoullis
+from .rbm import RBM

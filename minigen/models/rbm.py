@@ -1,0 +1,407 @@
+"""Restricted Boltzmann machines, trained by contrastive divergence, with exact and annealed
+importance sampling (AIS) estimates of their partition function.
+
+Visible units v (D of them), hidden units h in {0, 1}^H, weights W (D, H), biases b (D,), c (H,).
+
+Energy, Bernoulli v     E(v, h) = -v'Wh - b'v - c'h                                          (1)
+Energy, Gaussian v      E(v, h) = ||v - b||^2 / 2 - v'Wh - c'h       (unit-variance visibles)   (1g)
+Free energy             F(v) = -phi(v) - sum_j softplus(c_j + v'W_j),                          (2)
+                        phi(v) = b'v (Bernoulli)  or  -||v - b||^2 / 2 (Gaussian)
+Model                   p(v) = exp(-F(v)) / Z,   Z = sum_v exp(-F(v))  (an integral for Gaussian) (3)
+Hidden given visible    p(h_j = 1 | v) = sigmoid(c_j + v'W_j)                                  (4)
+Visible given hidden    p(v_i = 1 | h) = sigmoid(b_i + W_i h);  Gaussian: v | h ~ N(b + Wh, I)  (5)
+Gradient                -d log p(v) / d theta = dF(v)/d theta - <dF/d theta>_model, so
+                        dW ~ <v h'>_data - <v h'>_model,  db ~ <v>_data - <v>_model,
+                        dc ~ <h>_data - <h>_model,   with h replaced by p(h = 1 | v)            (6)
+
+Training (Hinton 2002; Tieleman 2008; Hinton's practical guide 2010): the model expectation in (6)
+comes from k steps of block Gibbs sampling, (4) then (5), started at the data (CD-k) or at
+persistent chains carried across updates (PCD).  The update (6) is exactly the gradient of
+mean F(v_data) - mean F(v_model) on those samples.  Hidden states driven by the data are sampled
+binary; the last hidden update uses probabilities.  W ~ N(0, 0.01^2), b = log(p / (1 - p)) from
+(smoothed) data marginals, momentum 0.5 then 0.9, weight decay on W.
+
+Exact log Z, enumerating the smaller layer (at most 2^24 states):
+  over h:  log Z = logsumexp_h [c'h + sum_i softplus(b_i + W_i h)]                              (7)
+  Gaussian: log Z = D/2 log(2 pi) + logsumexp_h [c'h + b'Wh + ||Wh||^2 / 2]                     (7g)
+  over v:  log Z = logsumexp_v [-F(v)]                                                          (7v)
+
+AIS (Neal 2001; Salakhutdinov and Murray 2008): a base-rate model A with W = 0, c = 0 and visible
+biases b_A from smoothed data marginals (the data mean for Gaussian visibles), and the path
+  p*_beta(v) = exp((1 - beta) phi_A(v) + beta phi(v)) prod_j (1 + exp(beta (c_j + v'W_j)))     (8)
+  log Z_A = sum_i softplus(b_A,i) + H log 2    (Gaussian: D/2 log(2 pi) + H log 2)              (9)
+  v_1 ~ p_A;  log w = sum_k [log p*_beta_k(v_k) - log p*_beta_k-1(v_k)],  v_k+1 ~ T_beta_k(v_k)   (10)
+  log Z ~ log Z_A + log mean_m w_m   over M independent chains                                  (11)
+T_beta is block Gibbs under p_beta: h_j ~ sigmoid(beta (c_j + v'W_j)), then v with the field
+(1 - beta) b_A + beta (b + Wh).  The betas: 0..0.5 step 1e-3, 0.5..0.9 step 1e-4, 0.9..1 step 1e-5.
+AIS underestimates log Z on average (Jensen), so a log p built on it errs on the optimistic side.
+
+Pseudo-likelihood (Besag 1975), not the likelihood:
+  PL(v) = sum_i log p(v_i | v_-i) = sum_i logsigmoid(F(v with bit i flipped) - F(v))            (12)
+
+Sampling: block Gibbs, (4) then (5), for `steps` sweeps from samples of the base-rate model.
+"""
+import math
+
+import numpy as np
+
+import autograd
+from autograd import nn, optim
+from autograd.backend import array_module, kernel, module_for_device, to_device
+
+from ..train import train
+from ..zoo import Entry, register
+from .base import GenerativeModel
+
+MAX_EXACT_BITS = 24
+ENUMERATION_CHUNK = 1 << 14
+PUBLISHED_SCHEDULE = ((0.0, 0.5, 500), (0.5, 0.9, 4000), (0.9, 1.0, 10000))   # (from, to, betas)
+
+
+def ais_betas(n_betas=14500):
+    """The published AIS schedule (Salakhutdinov and Murray 2008) with `n_betas` transitions:
+    each of its three linear pieces keeps its share of the betas; returns n_betas + 1 values, 0 to 1."""
+    if n_betas < 3:
+        raise ValueError(f"ais_betas: need at least 3 betas, got n_betas={n_betas}")
+    total = sum(count for _, _, count in PUBLISHED_SCHEDULE)
+    pieces = [np.linspace(low, high, max(1, round(n_betas * count / total)), endpoint=False)
+              for low, high, count in PUBLISHED_SCHEDULE]
+    return np.concatenate(pieces + [np.ones(1)])
+
+
+def _binary_states(start, stop, n_bits, xp):
+    """Rows start..stop-1 of the table of all 2^n_bits binary vectors (bit i of the row number)."""
+    numbers = xp.arange(start, stop, dtype=np.int64)[:, None]
+    return ((numbers >> xp.arange(n_bits, dtype=np.int64)) & 1).astype(np.float64)   # (m, n_bits)
+
+
+def _logsumexp(values, axis=None):
+    return kernel("logsumexp")(values, axis=axis)
+
+
+def _generator(seed, device):
+    """A numpy (or cupy) Generator: a fresh one from `seed`, else the library's seeded one."""
+    if seed is None:
+        return autograd.random.generator(device)
+    return module_for_device(device).random.default_rng(seed)
+
+
+class RBM(GenerativeModel):
+    """A restricted Boltzmann machine with Bernoulli or unit-variance Gaussian visible units."""
+
+    def __init__(self, n_visible, n_hidden, visible="bernoulli", seed=0):
+        if visible not in ("bernoulli", "gaussian"):
+            raise ValueError(f"RBM: visible must be 'bernoulli' or 'gaussian', not {visible!r}")
+        if n_visible < 1 or n_hidden < 1:
+            raise ValueError(f"RBM: need n_visible >= 1 and n_hidden >= 1, got {n_visible} and {n_hidden}")
+        super().__init__(n_visible=n_visible, n_hidden=n_hidden, visible=visible, seed=seed)
+        self.n_visible, self.n_hidden, self.visible, self.seed = n_visible, n_hidden, visible, seed
+        rng = np.random.default_rng(seed)
+        self.W = nn.Parameter((0.01 * rng.standard_normal((n_visible, n_hidden))).astype(np.float32))
+        self.vbias = nn.Parameter(np.zeros(n_visible, dtype=np.float32))
+        self.hbias = nn.Parameter(np.zeros(n_hidden, dtype=np.float32))
+        self.register_buffer("base_vbias", np.zeros(n_visible, dtype=np.float32))
+        self.register_buffer("persistent_chains", np.zeros((0, n_visible), dtype=np.float32))
+
+    # -- checking inputs -----------------------------------------------------------------------
+    def _as_visible(self, V, name="V"):
+        """V as a float32 (n, n_visible) array on the parameters' device."""
+        V = V.data if isinstance(V, autograd.Tensor) else V
+        if getattr(V, "ndim", None) != 2 or V.shape[1] != self.n_visible:
+            raise ValueError(f"RBM: {name} must have shape (n, {self.n_visible}), got "
+                             f"{getattr(V, 'shape', type(V).__name__)}")
+        return to_device(array_module(V).asarray(V, dtype=np.float32), self.W.device)
+
+    # -- energies --------------------------------------------------------------------------------
+    def _visible_term(self, v, b):
+        """phi(v) of (2): b'v for Bernoulli visibles, -||v - b||^2 / 2 for Gaussian ones (Tensors)."""
+        if self.visible == "bernoulli":
+            return v @ b
+        return -0.5 * ((v - b) ** 2).sum(axis=1)
+
+    def _free_energy(self, v, W, b, c):
+        return -self._visible_term(v, b) - autograd.softplus(v @ W + c).sum(axis=1)   # (2), (n,)
+
+    def free_energy(self, V):
+        """F(v) of (2) per row.  A Tensor in gives a Tensor out, differentiable in W, vbias, hbias;
+        an array in gives an array (n,) out."""
+        if isinstance(V, autograd.Tensor):
+            self._as_visible(V)
+            return self._free_energy(V, self.W, self.vbias, self.hbias)
+        with autograd.no_grad():
+            v = autograd.Tensor(self._as_visible(V))
+            return self._free_energy(v, self.W, self.vbias, self.hbias).data
+
+    def _parameters64(self):
+        """W, b, c, b_A as float64 arrays (for log Z and AIS, where float32 rounding adds up)."""
+        return tuple(a.astype(np.float64) for a in
+                     (self.W.data, self.vbias.data, self.hbias.data, self.base_vbias))
+
+    # -- conditionals and Gibbs sampling ---------------------------------------------------------
+    def _sample_hidden(self, v, rng):
+        """(p(h = 1 | v), a binary sample) by (4)."""
+        logits = v @ self.W.data + self.hbias.data                                            # (4), (n, H)
+        return kernel("sample_bernoulli")(logits, rng.random(logits.shape, dtype=logits.dtype))
+
+    def _sample_visible(self, h, rng):
+        """A sample of v given h by (5)."""
+        field = h @ self.W.data.T + self.vbias.data                                             # (5), (n, D)
+        return self._draw_visible(field, rng)
+
+    def _draw_visible(self, field, rng):
+        if self.visible == "gaussian":
+            return field + rng.standard_normal(field.shape, dtype=field.dtype)                  # (5g)
+        return kernel("sample_bernoulli")(field, rng.random(field.shape, dtype=field.dtype))[1]  # (5)
+
+    def _gibbs(self, v, steps, rng):
+        for _ in range(steps):
+            v = self._sample_visible(self._sample_hidden(v, rng)[1], rng)
+        return v
+
+    def gibbs(self, V, steps=1, seed=None):
+        """`steps` sweeps of block Gibbs sampling, (4) then (5), from the rows of V -> new V."""
+        return self._gibbs(self._as_visible(V), steps, _generator(seed, self.W.device))
+
+    def _sample_base(self, n, base_vbias, rng):
+        """n samples of the base-rate model A (independent visibles with biases b_A)."""
+        field = base_vbias + array_module(base_vbias).zeros((n, self.n_visible), dtype=base_vbias.dtype)
+        return self._draw_visible(field, rng)
+
+    def sample(self, n, steps=1000, seed=None):
+        """n samples after `steps` Gibbs sweeps started at base-rate samples, (n, n_visible)."""
+        rng = _generator(seed, self.W.device)
+        return self._gibbs(self._sample_base(n, self.base_vbias, rng), steps, rng)
+
+    # -- training --------------------------------------------------------------------------------
+    def _init_from_data(self, X):
+        """Hinton's initialisation: visible biases log(p / (1 - p)) from smoothed data marginals
+        (the data mean for Gaussian visibles); the base-rate model of AIS keeps the same biases."""
+        xp = array_module(X)
+        if self.visible == "bernoulli":
+            p = (X.sum(axis=0) + 1) / (len(X) + 2)                     # Laplace-smoothed marginals
+            base = xp.log(p) - xp.log1p(-p)
+        else:
+            base = X.mean(axis=0)
+        self.base_vbias = base.astype(np.float32)
+        self.vbias.data[...] = self.base_vbias
+
+    def _cd_gradients(self, v_data, k, persistent, rng):
+        """The update (6) with a negative phase from CD-k or PCD, as gradients of
+        mean F(v_data) - mean F(v_model) -> ((dW, db, dc), v_model)."""
+        hidden_data, h = self._sample_hidden(v_data, rng)
+        if persistent:
+            h = self._sample_hidden(self.persistent_chains, rng)[1]
+        for sweep in range(k):
+            v_model = self._sample_visible(h, rng)
+            if sweep < k - 1:
+                h = self._sample_hidden(v_model, rng)[1]
+        if persistent:
+            self.persistent_chains = v_model
+        hidden_model = kernel("sigmoid")(v_model @ self.W.data + self.hbias.data)        # probabilities
+        n_data, n_model = len(v_data), len(v_model)
+        grad_W = v_model.T @ hidden_model / n_model - v_data.T @ hidden_data / n_data    # (6), (D, H)
+        grad_b = v_model.mean(axis=0) - v_data.mean(axis=0)
+        grad_c = hidden_model.mean(axis=0) - hidden_data.mean(axis=0)
+        return (grad_W, grad_b, grad_c), v_model
+
+    def _free_energy_gap(self, v_data, v_model):
+        with autograd.no_grad():
+            gap = self.free_energy(v_data).mean() - self.free_energy(v_model).mean()
+        return float(gap)
+
+    def fit(self, X, epochs=None, batch_size=None, lr=None, k=1, persistent=False, momentum=None,
+            weight_decay=None, seed=None, progress=True, lr_decay=None, checkpoint=None, resume=None):
+        """Train by CD-k (or PCD-k when `persistent`) with SGD on the update (6).
+
+        momentum      None: 0.5 for the first 5 epochs, then 0.9; a number: constant;
+                      a pair (initial, final): switched after 5 epochs
+        weight_decay  L2 penalty on W (not on the biases); None: 1e-4
+        lr_decay      True: the learning rate falls linearly to 0 over the run (Tieleman 2008)
+        Returns self; `self.history` holds mean F(v_data) - mean F(v_model) per logged step.
+        """
+        defaults = DEFAULTS[self.visible]
+        epochs = defaults["epochs"] if epochs is None else epochs
+        batch_size = defaults["batch_size"] if batch_size is None else batch_size
+        lr = defaults["lr"] if lr is None else lr
+        weight_decay = 1e-4 if weight_decay is None else weight_decay
+        initial_momentum, final_momentum = _momentum_pair(momentum)
+        X = self._as_visible(X, "X")
+        if k < 1:
+            raise ValueError(f"RBM.fit: k must be at least 1, got {k}")
+        seed = self.seed if seed is None else seed
+        autograd.manual_seed(seed)
+        rng = autograd.random.generator(self.W.device)
+        self._init_from_data(X)
+        if persistent:
+            self.persistent_chains = self._sample_base(batch_size, self.base_vbias, rng)
+        weight_opt = optim.SGD([self.W], lr=lr, momentum=initial_momentum, weight_decay=weight_decay)
+        bias_opt = optim.SGD([self.vbias, self.hbias], lr=lr, momentum=initial_momentum)
+        lr_decay = defaults["lr_decay"] if lr_decay is None else lr_decay
+        steps_per_epoch = math.ceil(len(X) / batch_size)
+        total_steps = epochs * steps_per_epoch
+
+        def step(batch):
+            for opt in (weight_opt, bias_opt):
+                opt.hyperparameters["momentum"] = (initial_momentum if opt.step_count < 5 * steps_per_epoch
+                                                   else final_momentum)
+                opt.lr = lr * (1 - opt.step_count / total_steps) if lr_decay else lr
+            grads, v_model = self._cd_gradients(batch, k, persistent, rng)
+            for p, g in zip((self.W, self.vbias, self.hbias), grads):
+                p.grad = autograd.Tensor(g)
+            weight_opt.step()
+            bias_opt.step()
+            return {"free_energy_gap": self._free_energy_gap(batch, v_model)}
+
+        self.history = train(self, X, step, [weight_opt, bias_opt], epochs=epochs, batch_size=batch_size,
+                             seed=seed, progress=progress, checkpoint=checkpoint, resume=resume,
+                             description="RBM")
+        return self
+
+    # -- partition function and likelihoods --------------------------------------------------------
+    def log_partition(self, method="exact", n_chains=100, n_betas=14500, seed=0, return_std=False):
+        """log Z: "exact" enumerates the smaller layer, (7)/(7g)/(7v); "ais" runs (10)-(11) with
+        `n_chains` chains and `n_betas` transitions.  return_std: also the standard error of the
+        estimate (the delta-method std of log mean w over chains; 0.0 for "exact")."""
+        if method == "exact":
+            log_z, std = self._exact_log_partition(), 0.0
+        elif method == "ais":
+            log_z, std = self._ais_log_partition(n_chains, n_betas, seed)
+        else:
+            raise ValueError(f"RBM.log_partition: method must be 'exact' or 'ais', not {method!r}")
+        return (log_z, std) if return_std else log_z
+
+    def _exact_log_partition(self):
+        over_hidden = self.visible == "gaussian" or self.n_hidden <= self.n_visible
+        n_bits = self.n_hidden if over_hidden else self.n_visible
+        if n_bits > MAX_EXACT_BITS:
+            raise ValueError(f"RBM.log_partition: exact enumeration of 2^{n_bits} states is too many "
+                             f"(at most 2^{MAX_EXACT_BITS}); use method='ais'")
+        W, b, c, _ = self._parameters64()
+        xp = array_module(W)
+        terms = self._hidden_log_weights if over_hidden else self._visible_log_weights
+        chunks = [_logsumexp(terms(_binary_states(start, min(start + ENUMERATION_CHUNK, 2 ** n_bits),
+                                                   n_bits, xp), W, b, c))
+                  for start in range(0, 2 ** n_bits, ENUMERATION_CHUNK)]
+        return float(_logsumexp(xp.stack(chunks)))
+
+    def _hidden_log_weights(self, h, W, b, c):
+        """log sum_v exp(-E(v, h)) for each row of h: (7) or (7g)."""
+        field = h @ W.T                                                                  # (m, D)
+        if self.visible == "bernoulli":
+            return h @ c + kernel("softplus")(field + b).sum(axis=1)                     # (7)
+        return (h @ c + field @ b + 0.5 * (field ** 2).sum(axis=1)
+                + 0.5 * self.n_visible * math.log(2 * math.pi))                          # (7g)
+
+    def _visible_log_weights(self, v, W, b, c):
+        """-F(v) for each row of v: (7v)."""
+        with autograd.no_grad():
+            return -self._free_energy(*(autograd.Tensor(a) for a in (v, W, b, c))).data
+
+    def _ais_log_partition(self, n_chains, n_betas, seed):
+        W, b, c, base = self._parameters64()
+        xp = array_module(W)
+        rng = _generator(seed, self.W.device)
+        betas = ais_betas(n_betas).tolist()
+        v = self._sample_base(n_chains, base, rng)                                        # v_1 ~ p_A
+        log_w = xp.zeros(n_chains)
+        for previous, beta in zip(betas[:-1], betas[1:]):
+            hidden_input = v @ W + c                                                      # (M, H)
+            log_w += self._ais_log_ratio(v, hidden_input, b, base, previous, beta)         # (10)
+            if beta < 1.0:
+                v = self._ais_transition(hidden_input, W, b, base, beta, rng)
+        log_z_base = self.n_hidden * math.log(2) + (
+            float(kernel("softplus")(base).sum()) if self.visible == "bernoulli"
+            else 0.5 * self.n_visible * math.log(2 * math.pi))                             # (9)
+        log_mean_w = float(_logsumexp(log_w)) - math.log(n_chains)
+        weights = xp.exp(log_w - log_w.max())
+        std = float(weights.std() / (math.sqrt(n_chains) * weights.mean()))
+        return log_z_base + log_mean_w, std                                               # (11)
+
+    def _ais_log_ratio(self, v, hidden_input, b, base, previous, beta):
+        """log p*_beta(v) - log p*_previous(v) by (8)."""
+        softplus = kernel("softplus")
+        visible = self._visible_term_array(v, b) - self._visible_term_array(v, base)
+        return ((beta - previous) * visible
+                + (softplus(beta * hidden_input) - softplus(previous * hidden_input)).sum(axis=1))
+
+    def _visible_term_array(self, v, b):
+        return v @ b if self.visible == "bernoulli" else -0.5 * ((v - b) ** 2).sum(axis=1)
+
+    def _ais_transition(self, hidden_input, W, b, base, beta, rng):
+        """One sweep of T_beta: h by (4) with inputs scaled by beta, then v in the mixed field."""
+        h = kernel("sample_bernoulli")(beta * hidden_input, rng.random(hidden_input.shape))[1]
+        return self._draw_visible((1 - beta) * base + beta * (h @ W.T + b), rng)
+
+    def log_prob(self, X, log_z=None):
+        """log p(x) = -F(x) - log Z per row, (3); log Z exact unless given (e.g. from AIS)."""
+        X = self._as_visible(X, "X")
+        if log_z is None:
+            log_z = self.log_partition("exact")
+        W, b, c, _ = self._parameters64()
+        return self._visible_log_weights(X.astype(np.float64), W, b, c) - log_z
+
+    def pseudo_log_likelihood(self, X):
+        """sum_i log p(x_i | x_-i) per row by (12): the pseudo-likelihood, not the likelihood."""
+        if self.visible != "bernoulli":
+            raise ValueError("RBM.pseudo_log_likelihood: defined here for Bernoulli visibles only")
+        X = self._as_visible(X, "X").astype(np.float64)
+        W, b, c, _ = self._parameters64()
+        xp = array_module(X)
+        hidden_input = X @ W + c                                                          # (n, H)
+        sign = 1 - 2 * X                                                                  # +1 turns a 0 on
+        flipped_input = hidden_input[:, None, :] + sign[:, :, None] * W[None]             # (n, D, H)
+        softplus = kernel("softplus")
+        free_gap = (-sign * b - softplus(flipped_input).sum(axis=2)
+                    + softplus(hidden_input).sum(axis=1, keepdims=True))                  # F(x~i) - F(x)
+        return (-softplus(-free_gap)).sum(axis=1)                                         # (12)
+
+
+DEFAULTS = {
+    "bernoulli": {"epochs": 200, "batch_size": 10, "lr": 0.01, "lr_decay": True},
+    "gaussian": {"epochs": 100, "batch_size": 10, "lr": 1e-3, "lr_decay": True},
+}
+
+
+def _momentum_pair(momentum):
+    if momentum is None:
+        return 0.5, 0.9
+    if isinstance(momentum, (tuple, list)):
+        return float(momentum[0]), float(momentum[1])
+    return float(momentum), float(momentum)
+
+
+def _build(data_shape, args):
+    return RBM(int(np.prod(data_shape)), int(args.get("hidden") or 16), seed=int(args.get("seed") or 0))
+
+
+def _fit_kwargs(args):
+    return {name: args[name] for name in ("epochs", "batch_size", "lr", "seed") if args.get(name) is not None}
+
+
+def _can_enumerate(rbm):
+    return min(rbm.n_hidden, rbm.n_visible) <= MAX_EXACT_BITS
+
+
+def _evaluate(rbm, X_test):
+    log_z_ais, log_z_std = rbm.log_partition("ais", return_std=True)
+    metrics = {"log_z_ais": log_z_ais, "log_z_ais_std": log_z_std,
+               "test_nll_ais": float(-rbm.log_prob(X_test, log_z=log_z_ais).mean()),
+               "test_pseudo_nll": float(-rbm.pseudo_log_likelihood(X_test).mean())}
+    if _can_enumerate(rbm):
+        log_z = rbm.log_partition("exact")
+        metrics.update(log_z_exact=log_z, test_nll_exact=float(-rbm.log_prob(X_test, log_z=log_z).mean()))
+    return metrics
+
+
+def _likelihood(rbm, X_test):
+    label = f"RBM, {rbm.n_hidden} hidden, CD-1"
+    metrics = _evaluate(rbm, X_test)
+    rows = [(label, "AIS", metrics["test_nll_ais"])]
+    if "test_nll_exact" in metrics:
+        rows.insert(0, (label, "exact", metrics["test_nll_exact"]))
+    return rows
+
+
+register(Entry(name="rbm", model_class=RBM, build=_build, data="digits-binary", fit_kwargs=_fit_kwargs,
+               evaluate=_evaluate, likelihood=_likelihood,
+               description="restricted Boltzmann machine (CD-k / PCD), exact and AIS log-likelihood"))
