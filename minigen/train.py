@@ -157,6 +157,38 @@ class _DeferredInterrupt:
         return False
 
 
+class _FiniteGuard:
+    """The NaN guard: every step's losses are checked for non-finite values before anything is saved.
+
+    Each step leaves its losses here as 0-d device arrays (no synchronisation); `check` reads them all
+    back at once and raises FloatingPointError naming the first bad loss and its step.  On the CPU
+    backends the loop checks after every step; on a GPU at every logged step and before every
+    checkpoint, so the last good checkpoint is never overwritten with a broken state.
+    """
+
+    def __init__(self, every_step):
+        self.every_step = every_step
+        self.pending = []                                    # (step, name, 0-d array)
+
+    def add(self, step, losses):
+        for name, value in losses.items():
+            self.pending.append((step, name, value.data if isinstance(value, autograd.Tensor) else value))
+        if self.every_step:
+            self.check()
+
+    def check(self):
+        if not self.pending:
+            return
+        values = [value for _, _, value in self.pending]
+        xp = autograd.backend.array_module(values[0])
+        finite = autograd.backend.to_numpy(xp.isfinite(xp.stack([xp.asarray(v).reshape(()) for v in values])))
+        pending, self.pending = self.pending, []
+        if not finite.all():
+            step, name, value = pending[int(np.argmin(finite))]
+            raise FloatingPointError(f"{name} became {float(value)} at step {step}; training stopped "
+                                     f"(the last checkpoint, if any, holds the last good state)")
+
+
 def _progress(total, enabled, description):
     from tqdm.auto import tqdm
     disable = not enabled or not sys.stderr.isatty()
@@ -187,6 +219,7 @@ def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=
     total_steps = steps if steps is not None else epochs * batches_per_epoch
     bar = _progress(total_steps, progress, description or type(model).__name__)
     bar.update(loop.step)
+    guard = _FiniteGuard(every_step=autograd.backend.default_device() == "cpu")
     model.train()
     with _DeferredInterrupt() as interrupt:
         while loop.step < total_steps:
@@ -194,27 +227,30 @@ def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=
             for batch in _batches(arrays, batch_size, loop.batch_rng, skip=done_this_epoch):
                 losses = step(batch)
                 loop.step += 1
-                _log(loop, losses, bar, log_every)
+                guard.add(loop.step, losses)
+                _log(loop, losses, bar, log_every, guard)
                 if steps is not None:
-                    _maybe_checkpoint(loop, checkpoint, checkpoint_every, loop.step)
+                    _maybe_checkpoint(loop, checkpoint, checkpoint_every, loop.step, guard)
                 if interrupt.requested or (steps is not None and loop.step >= total_steps):
                     break
             else:
                 _end_epoch(loop, model, validate, validate_every, checkpoint,
-                           checkpoint_every if steps is None else None)
+                           checkpoint_every if steps is None else None, guard)
             if interrupt.requested:
+                guard.check()
                 if checkpoint is not None:
                     loop.save(checkpoint)
                 bar.close()
                 raise TrainingInterrupted(f"interrupted at step {loop.step}; checkpoint: {checkpoint}")
     bar.close()
+    guard.check()
     model.eval()
     if checkpoint is not None:
         loop.save(checkpoint)
     return loop.history
 
 
-def _end_epoch(loop, model, validate, validate_every, checkpoint, checkpoint_every):
+def _end_epoch(loop, model, validate, validate_every, checkpoint, checkpoint_every, guard):
     loop.epoch += 1
     loop.epoch_start_rng = _rng_state(loop.batch_rng)
     if validate is not None and loop.epoch % validate_every == 0:
@@ -222,23 +258,22 @@ def _end_epoch(loop, model, validate, validate_every, checkpoint, checkpoint_eve
         for name, value in validate().items():
             loop.record(f"val_{name}", value)
         model.train()
-    _maybe_checkpoint(loop, checkpoint, checkpoint_every, loop.epoch)
+    _maybe_checkpoint(loop, checkpoint, checkpoint_every, loop.epoch, guard)
 
 
-def _log(loop, losses, bar, log_every):
+def _log(loop, losses, bar, log_every, guard):
     """Record the losses; read them back from the device only every `log_every` steps."""
     if loop.step % log_every and loop.step != 1:
         bar.update(1)
         return
+    guard.check()
     for name, value in losses.items():
-        value = float(value.item() if hasattr(value, "item") else value)
-        if not math.isfinite(value):
-            raise FloatingPointError(f"{name} became {value} at step {loop.step}")
-        loop.record(name, value)
+        loop.record(name, float(value.item() if hasattr(value, "item") else value))
     bar.set_postfix({k: f"{v[-1]:.4g}" for k, v in loop.history.items() if not k.startswith("val_")})
     bar.update(1)
 
 
-def _maybe_checkpoint(loop, path, every, count):
+def _maybe_checkpoint(loop, path, every, count, guard):
     if path is not None and every and count % every == 0:
+        guard.check()
         loop.save(path)
