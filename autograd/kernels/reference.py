@@ -128,7 +128,7 @@ def conv_output_size(size, kernel, stride, padding, dilation):
 
 
 def _patch_slices(i, j, out_h, out_w, stride, dilation):
-    """The index of the padded input (N, C, H, W) that tap (i, j) of the kernel reads at every
+    """The index of the padded input (N, C, H, W) that tap (i, j) of the kernel touches at every
     output position: a strided view of shape (N, C, OH, OW)."""
     row, col = i * dilation[0], j * dilation[1]
     return (slice(None), slice(None),
@@ -139,31 +139,32 @@ def _patch_slices(i, j, out_h, out_w, stride, dilation):
 def im2col(x, kernel_size, stride, padding, dilation):
     """cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw]
 
-    x: (N, C, H, W) -> cols: (N, C*kh*kw, OH*OW).  Loops only over the kh*kw kernel taps; each
-    tap copies one strided view of the (zero-)padded input.
+    x: (N, C, H, W) -> cols: (N, C*kh*kw, OH*OW).  The windows are one strided view of the
+    (zero-)padded input, (N, C, kh, kw, OH, OW); the reshape makes the only copy.
     """
     xp = array_module(x)
     n, c, h, w = x.shape
-    (kh, kw), (ph, pw) = kernel_size, padding
-    out_h = conv_output_size(h, kh, stride[0], ph, dilation[0])
-    out_w = conv_output_size(w, kw, stride[1], pw, dilation[1])
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    out_h = conv_output_size(h, kh, sh, ph, dh)
+    out_w = conv_output_size(w, kw, sw, pw, dw)
     if ph or pw:
         padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
         padded[:, :, ph:ph + h, pw:pw + w] = x
     else:
         padded = x
-    cols = xp.empty((n, c, kh, kw, out_h, out_w), dtype=x.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            cols[:, :, i, j] = padded[_patch_slices(i, j, out_h, out_w, stride, dilation)]
-    return cols.reshape(n, c * kh * kw, out_h * out_w)
+    step_n, step_c, step_h, step_w = padded.strides
+    windows = xp.lib.stride_tricks.as_strided(
+        padded, (n, c, kh, kw, out_h, out_w),
+        (step_n, step_c, step_h * dh, step_w * dw, step_h * sh, step_w * sw))  # (N, C, kh, kw, OH, OW)
+    return windows.reshape(n, c * kh * kw, out_h * out_w)
 
 
 def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
     """The adjoint of im2col: every column entry is added back to the pixel it was read from.
 
     cols: (N, C*kh*kw, OH*OW) -> x: input_shape (N, C, H, W); overlapping patches add up and
-    entries that fall on the padding are dropped.
+    entries that fall on the padding are dropped.  Loops only over the kh*kw kernel taps; each
+    adds one (N, C, OH, OW) slab of columns into a strided view of the padded image.
     """
     xp = array_module(cols)
     n, c, h, w = input_shape
