@@ -4,4 +4,6 @@ from .classical import GaussianNaiveBayes, LogisticRegression
 from .gan import GAN
 from .lds import LinearDynamicalSystem
 from .mixture import MixtureOfBernoullis
+from .autoencoder import Autoencoder, DenoisingAutoencoder
+from .vae import VAE
 from .rbm import RBM
