@@ -185,17 +185,13 @@ def cmd_eval(args, argv):
 
 def likelihood_rows(runs_dir, quick, echo=print):
     """(label, kind, nll) for every registered family with a likelihood, trained (or cached) on digits."""
-    import minigen.models  # noqa: F401  (importing the models registers them)
     rows = []
     _, X_test = _load_data(TABLE_DATA)
-    for name in sorted(zoo.REGISTRY):
-        entry = zoo.REGISTRY[name]
-        if entry.likelihood is None:
-            continue
+    for entry in zoo.with_likelihood():
         model = _cached_table_model(entry, runs_dir, quick, echo)
         for label, kind, nll in entry.likelihood(model, X_test):
             if kind not in LIKELIHOOD_KINDS:
-                raise ValueError(f"{name}: likelihood kind {kind!r} is not one of {LIKELIHOOD_KINDS}")
+                raise ValueError(f"{entry.name}: likelihood kind {kind!r} is not one of {LIKELIHOOD_KINDS}")
             rows.append((label, kind, float(nll)))
     return rows
 

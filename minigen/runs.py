@@ -65,7 +65,16 @@ def library_versions():
             versions[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             versions[name] = None
+    versions["minigen"] = versions["minigen"] or _source_version()
     return versions
+
+
+def _source_version():
+    """minigen's version from setup.cfg, when it runs from a checkout that was not installed."""
+    import configparser
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parent.parent / "setup.cfg")
+    return config.get("metadata", "version", fallback=None)
 
 
 def git_commit():

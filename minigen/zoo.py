@@ -4,10 +4,14 @@ Each family's module registers one Entry (at the bottom of minigen/models/<famil
 
     register(Entry(name="vae", build=..., data="digits-binary", ...))
 
-    build(data_shape, args) -> model     a fresh model for data of that shape; `args` is a dict of
-                                        command-line options (seed, epochs, ...) it may use
+    build(data_shape, args) -> model     a fresh model for data of that shape (one example's shape;
+                                        (n_characters,) for text); `args` is a dict of command-line
+                                        options: seed, epochs, steps (None when not given), quick
+                                        (bool), data (the data-set name), progress (bool)
     data                                 the default data set name (see minigen.data.load_named)
-    fit_kwargs(args) -> dict             keyword arguments for model.fit from command-line options
+    fit_kwargs(args) -> dict             keyword arguments for model.fit from command-line options;
+                                         --epochs / --steps given on the command line override them,
+                                         and seed / progress are added when fit accepts them
     evaluate(model, X_test) -> dict      the family's metrics (numbers), for `minigen eval`
     likelihood(model, X_test) -> list    rows (label, kind, nll_nats) for the likelihood table, where
                                          kind is "exact", "AIS", "IWAE" or "bound"; None if intractable
@@ -33,6 +37,17 @@ class Entry:
 def register(entry):
     REGISTRY[entry.name] = entry
     return entry
+
+
+def names():
+    """The registered family names, sorted (after the model families have registered)."""
+    import minigen.models  # noqa: F401  (importing the models registers them)
+    return sorted(REGISTRY)
+
+
+def with_likelihood():
+    """The entries whose family has a tractable likelihood or bound (rows of the likelihood table)."""
+    return [REGISTRY[name] for name in names() if REGISTRY[name].likelihood is not None]
 
 
 def get(name):
