@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..ops.conv import _pair
+from ..ops.conv import as_pair
 from . import functional as F
 from .layers import uniform_parameter
 from .module import Module, Parameter
@@ -26,7 +26,7 @@ class Conv2d(Module):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
+        self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2d")
         self.stride, self.padding, self.dilation = stride, padding, dilation
         bound = 1 / math.sqrt(in_channels * self.kernel_size[0] * self.kernel_size[1])
         self.weight = uniform_parameter((out_channels, in_channels) + self.kernel_size, bound)
@@ -47,7 +47,7 @@ class ConvTranspose2d(Module):
                  bias=True, dilation=1):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = _pair(kernel_size, "kernel_size", "ConvTranspose2d")
+        self.kernel_size = as_pair(kernel_size, "kernel_size", "ConvTranspose2d")
         self.stride, self.padding, self.dilation = stride, padding, dilation
         self.output_padding = output_padding
         bound = 1 / math.sqrt(out_channels * self.kernel_size[0] * self.kernel_size[1])

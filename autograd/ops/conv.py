@@ -58,7 +58,7 @@ class Col2Im(Function):
         return Im2Col(*self.geometry)(gy)
 
 
-def _pair(value, name, op):
+def as_pair(value, name, op):
     """PyTorch's int-or-pair arguments as a pair of ints."""
     pair = (value, value) if isinstance(value, numbers.Integral) else value
     is_pair = isinstance(pair, (tuple, list)) and len(pair) == 2
@@ -89,7 +89,7 @@ def _output_size(op, size, kernel_size, stride, padding, dilation):
 
 
 def _geometry(op, kernel_size, stride, padding, dilation):
-    geometry = tuple(_pair(v, name, op) for v, name in zip((kernel_size, stride, padding, dilation),
+    geometry = tuple(as_pair(v, name, op) for v, name in zip((kernel_size, stride, padding, dilation),
                                                            ("kernel_size", "stride", "padding", "dilation")))
     (kernel_size, stride, padding, dilation) = geometry
     if min(kernel_size + stride + dilation) < 1 or min(padding) < 0:
@@ -98,8 +98,13 @@ def _geometry(op, kernel_size, stride, padding, dilation):
     return geometry
 
 
-def _add_channel_bias(y, bias):
-    return y if bias is None else y + reshape(bias, 1, -1, 1, 1)
+def _add_channel_bias(op, y, bias):
+    if bias is None:
+        return y
+    if tuple(bias.shape) != (y.shape[1],):
+        raise ValueError(f"{op}: bias of shape {tuple(bias.shape)} for an output of {y.shape[1]} "
+                         f"channels, shape {y.shape}; expected ({y.shape[1]},)")
+    return y + reshape(bias, 1, -1, 1, 1)
 
 
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
@@ -123,7 +128,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     out_h, out_w = _output_size("conv2d", x.shape[2:], *geometry)
     cols = Im2Col(*geometry)(x)                                          # (N, C*kh*kw, OH*OW)
     y = matmul(reshape(weight, out_channels, -1), cols)                  # (2): (N, O, OH*OW)
-    return _add_channel_bias(reshape(y, x.shape[0], out_channels, out_h, out_w), bias)
+    return _add_channel_bias("conv2d", reshape(y, x.shape[0], out_channels, out_h, out_w), bias)
 
 
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
@@ -136,7 +141,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     in_channels, out_channels, kh, kw = weight.shape
     geometry = _geometry("conv_transpose2d", (kh, kw), stride, padding, dilation)
     (_, stride, padding, dilation) = geometry
-    output_padding = _pair(output_padding, "output_padding", "conv_transpose2d")
+    output_padding = as_pair(output_padding, "output_padding", "conv_transpose2d")
     if any(op >= max(s, d) or op < 0 for op, s, d in zip(output_padding, stride, dilation)):
         raise ValueError(f"conv_transpose2d: output_padding {output_padding} must be non-negative and "
                          f"smaller than stride {stride} or dilation {dilation}")
@@ -152,7 +157,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         y = Col2Im((n, out_channels) + out_size, *geometry)(cols)        # (3): (N, C_out, OH, OW)
     else:
         y = _col2im_beyond_stride(cols, (n, out_channels), x.shape[2:], out_size, geometry)
-    return _add_channel_bias(y, bias)
+    return _add_channel_bias("conv_transpose2d", y, bias)
 
 
 def _col2im_beyond_stride(cols, leading, in_size, out_size, geometry):
@@ -186,7 +191,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
 def upsample_nearest(x, scale_factor):
     """Repeat every pixel of x (N, C, H, W) into an sh x sw block -> (N, C, H*sh, W*sw)."""
     _check_input("upsample_nearest", x)
-    sh, sw = _pair(scale_factor, "scale_factor", "upsample_nearest")
+    sh, sw = as_pair(scale_factor, "scale_factor", "upsample_nearest")
     if min(sh, sw) < 1:
         raise ValueError(f"upsample_nearest: scale_factor must be positive, got {scale_factor!r}")
     n, c, h, w = x.shape

@@ -343,5 +343,7 @@ def test_empty_output_and_bad_arguments_are_refused():
         F.conv2d(autograd.randn(1, 1, 4, 4), autograd.randn(1, 1, 3, 3), stride=0)
     with pytest.raises(ValueError, match="output_padding"):
         F.conv_transpose2d(autograd.randn(1, 1, 4, 4), autograd.randn(1, 1, 3, 3), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match=r"conv2d: bias of shape \(3,\).*4 channels"):
+        F.conv2d(autograd.randn(1, 1, 4, 4), autograd.randn(4, 1, 3, 3), autograd.randn(3))
     with pytest.raises(ValueError, match="scale_factor"):
         F.upsample_nearest(autograd.randn(1, 1, 4, 4), 1.5)
