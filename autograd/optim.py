@@ -55,12 +55,15 @@ class Optimizer:
         if len(state_dict["state"]) != len(self.params):
             raise ValueError(f"{type(self).__name__}.load_state_dict: state for {len(state_dict['state'])} "
                              f"parameters, this optimizer has {len(self.params)}")
-        self.hyperparameters.update(state_dict["hyperparameters"])
+        saved = dict(state_dict["hyperparameters"])
+        if "betas" in saved:
+            saved["betas"] = tuple(saved["betas"])      # a list after a save/load round trip
+        self.hyperparameters.update(saved)
         self.step_count = int(state_dict["step_count"])
         self.state = []
         for p, saved in zip(self.params, state_dict["state"]):
             xp = array_module(p.data)
-            self.state.append({k: (xp.asarray(v, dtype=p.dtype) if hasattr(v, "shape") else v)
+            self.state.append({k: (xp.array(v, dtype=p.dtype) if hasattr(v, "shape") else v)
                                for k, v in saved.items()})
 
 

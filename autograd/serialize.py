@@ -28,6 +28,8 @@ def _flatten(value, path, arrays):
     """The JSON-able description of `value`; its arrays go into `arrays` under their path."""
     if isinstance(value, Tensor):
         value = value.data
+    if isinstance(value, np.generic):
+        value = value.item()
     if hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
         name = f"a{len(arrays)}"
         arrays[name] = backend.to_numpy(value)
@@ -36,8 +38,6 @@ def _flatten(value, path, arrays):
         return {"dict": [[str(k), _flatten(v, f"{path}/{k}", arrays)] for k, v in value.items()]}
     if isinstance(value, (list, tuple)):
         return {"list": [_flatten(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]}
-    if isinstance(value, np.generic):
-        value = value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"value": value}
     raise TypeError(f"save: cannot store a {type(value).__name__} at {path!r} without pickle")
@@ -80,7 +80,10 @@ def load(path):
     try:
         with open(path, "rb") as file:
             raw = file.read()
-        with np.load(io.BytesIO(raw), allow_pickle=False) as archive:
+        archive = np.load(io.BytesIO(raw), allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise CheckpointError(f"{path}: not a minigen checkpoint (a bare array, not an .npz)")
+        with archive:
             if MANIFEST not in archive.files:
                 raise CheckpointError(f"{path}: not a minigen checkpoint (no manifest)")
             manifest = json.loads(archive[MANIFEST].tobytes().decode())

@@ -83,7 +83,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
         raise ValueError(f"layer_norm: input shape {x.shape} does not end in {normalized_shape}")
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     centred = x - mean(x, axis=axes, keepdims=True)
-    y = centred / sqrt(var(x, axis=axes, keepdims=True) + eps)
+    variance = mean(centred * centred, axis=axes, keepdims=True)           # biased, as PyTorch's
+    y = centred / sqrt(variance + eps)
     if weight is not None:
         y = y * weight
     if bias is not None:

@@ -160,7 +160,7 @@ def reshape(x, *shape):
 def transpose(x, *axes):
     """Permute axes like numpy.transpose (reverse them when none are given)."""
     axes = axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-    return Transpose(tuple(axes) if axes else None)(x)
+    return Transpose(tuple(a % x.ndim for a in axes) if axes else None)(x)
 
 
 def swapaxes(x, a, b):
