@@ -7,3 +7,5 @@ from .mixture import MixtureOfBernoullis
 from .autoencoder import Autoencoder, DenoisingAutoencoder
 from .vae import VAE
 from .rbm import RBM
+from .diffusion import DDPM
+from .score import NCSN

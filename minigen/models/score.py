@@ -1,0 +1,242 @@
+"""Score-based generative models: noise-conditional score networks with annealed Langevin dynamics
+(Song and Ermon, 2019), and the variance-preserving SDE with its reverse-time sampler and
+probability-flow ODE (Song, Sohl-Dickstein, Kingma, Kumar, Ermon and Poole, 2021).
+
+The score of a density is s(x) = grad_x log p(x).  Knowing it everywhere is enough to sample.
+
+Langevin   x <- x + a s(x) + sqrt(2 a) z,   z ~ N(0, I)                                          (1)
+           tends to p as a -> 0 and the number of steps grows; but between separated modes the
+           chain hardly ever crosses, so it cannot learn their relative weights.
+Perturbed  q_sigma(x~) = int p(x) N(x~; x, sigma^2 I) dx,  sigmas geometric, sigma_1 > ... > sigma_L  (2)
+DSM        l(theta; sigma) = 1/2 E || s_theta(x~, sigma) + (x~ - x) / sigma^2 ||^2                (3)
+Loss       L = E_i [ sigma_i^2 l(theta; sigma_i) ] = E_i E 1/2 || sigma_i s_theta(x + sigma_i z, sigma_i) + z ||^2   (4)
+           summed over dimensions per example, averaged over the batch; i uniform over the levels.
+Network    s_theta(x, sigma_i) = net(x, i) / sigma_i   (Song and Ermon 2020's noise conditioning)  (5)
+Annealed   for i = 1..L: a_i = step_lr sigma_i^2 / sigma_L^2, then steps_per_sigma steps of (1)
+           with s = s_theta(., sigma_i); optionally a last denoising step x + sigma_L^2 s(x, sigma_L)  (6)
+
+VP SDE     dx = -1/2 beta(t) x dt + sqrt(beta(t)) dw,  beta(t) = beta_min + t (beta_max - beta_min)   (7)
+           on t in [0, 1]; DDPM's chain is its discretization with beta_i = beta(i / T) / T, so
+           beta 0.1..20 matches betas 1e-4..0.02 at T = 1000.
+Marginal   x_t | x_0 ~ N(m(t) x_0, (1 - m(t)^2) I),  m(t) = exp(-1/2 int_0^t beta)                 (8)
+Reverse    dx = [-1/2 beta x - beta s(x, t)] dt + sqrt(beta) dw~   (time running backward)        (9)
+           Euler-Maruyama: x <- x + [1/2 beta x + beta s] dt + sqrt(beta dt) z, no noise at the end
+PF ODE     dx/dt = -1/2 beta(t) (x + s(x, t))     (the same marginals, deterministic; Heun's method)  (10)
+
+Sampling for NCSN: x ~ N(0, sigma_1^2 I), then (6).  The VP SDE samplers take any score function,
+a trained DDPM's (s = -eps_theta / sqrt(1 - abar)) or an exact one.
+"""
+import math
+
+import numpy as np
+
+import autograd
+from autograd.backend import array_module, kernel, to_numpy
+from autograd.tensor import Tensor
+
+from ..train import objective_step, train
+from ..zoo import Entry, register
+from .base import GenerativeModel
+from .diffusion import _generator, cosine_decay, default_denoiser
+
+SDE_METHODS = ("sde", "ode")
+
+
+def geometric_sigmas(largest=1.0, smallest=0.01, levels=10):
+    """(2): sigma_1 > ... > sigma_L, evenly spaced in log."""
+    return np.exp(np.linspace(math.log(largest), math.log(smallest), levels))
+
+
+# -- samplers that take any score function -------------------------------------------------------
+
+def langevin(score, x, step_size, steps, generator, record_every=None):
+    """(1) for `steps` steps from x with score(x) -> array; returns x (and the recorded states)."""
+    step = kernel("langevin_step")
+    states = [x]
+    for k in range(steps):
+        x = step(x, score(x), generator.standard_normal(x.shape, dtype=x.dtype), x.dtype.type(step_size))
+        if record_every and (k + 1) % record_every == 0:
+            states.append(x)
+    return (x, states) if record_every else x
+
+
+def annealed_langevin(score, x, sigmas, steps_per_sigma=100, step_lr=2e-5, generator=None,
+                      denoise=False, record_every=None):
+    """(6): Langevin at each noise level in turn, score(x, i) being the score at sigmas[i].
+
+    Returns x, or (x, states) with the state after every `record_every` steps when that is given.
+    """
+    generator = generator if generator is not None else autograd.random.generator("cpu")
+    states = [x]
+    for i, sigma in enumerate(sigmas):
+        step_size = step_lr * sigma ** 2 / sigmas[-1] ** 2
+        x = langevin(lambda y: score(y, i), x, step_size, steps_per_sigma, generator, record_every)
+        if record_every:
+            x, level_states = x
+            states.extend(level_states[1:])
+    if denoise:
+        x = x + x.dtype.type(sigmas[-1] ** 2) * score(x, len(sigmas) - 1)
+        states.append(x)
+    return (x, states) if record_every else x
+
+
+def mixture_score(x, means, weights, variance):
+    """The exact score of sum_k w_k N(mu_k, variance I) at x (n, D): a softmax-weighted pull."""
+    means, weights = np.asarray(means, dtype=np.float64), np.asarray(weights, dtype=np.float64)
+    xp = array_module(x)
+    differences = xp.asarray(means)[None, :, :] - x[:, None, :].astype(np.float64)   # (n, K, D)
+    logits = xp.log(xp.asarray(weights))[None, :] - (differences ** 2).sum(axis=2) / (2 * variance)  # (n, K)
+    logits -= logits.max(axis=1, keepdims=True)
+    responsibilities = xp.exp(logits)
+    responsibilities /= responsibilities.sum(axis=1, keepdims=True)
+    return ((responsibilities[:, :, None] * differences).sum(axis=1) / variance).astype(x.dtype)
+
+
+class VPSDE:
+    """The variance-preserving SDE (7) and its two samplers, (9) and (10)."""
+
+    def __init__(self, beta_min=0.1, beta_max=20.0):
+        self.beta_min, self.beta_max = float(beta_min), float(beta_max)
+
+    @classmethod
+    def from_ddpm(cls, ddpm):
+        """The SDE whose discretization is the DDPM's linear schedule: beta(t) = T beta_{tT}."""
+        if ddpm.schedule != "linear":
+            raise ValueError(f"VPSDE.from_ddpm: needs the linear schedule, the model has {ddpm.schedule!r}")
+        return cls(ddpm.betas[0] * ddpm.T, ddpm.betas[-1] * ddpm.T)
+
+    def beta(self, t):
+        return self.beta_min + t * (self.beta_max - self.beta_min)                  # (7)
+
+    def marginal(self, t):
+        """(8): (m(t), std(t)) of x_t given x_0."""
+        integral = self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t ** 2
+        return math.exp(-0.5 * integral), math.sqrt(1 - math.exp(-integral))
+
+    def sample(self, score, x, method="sde", steps=1000, generator=None, t_end=1e-3):
+        """Integrate from t = 1 (x ~ N(0, I)) back to t_end with score(x, t) -> array.
+
+        method "sde" (Euler-Maruyama on (9)) or "ode" (Heun on (10)); returns the list of states.
+        """
+        if method not in SDE_METHODS:
+            raise ValueError(f"VPSDE.sample: method must be one of {SDE_METHODS}, got {method!r}")
+        generator = generator if generator is not None else autograd.random.generator("cpu")
+        times = np.linspace(1.0, t_end, int(steps) + 1)
+        states = [x]
+        for k, (t, t_next) in enumerate(zip(times[:-1], times[1:])):
+            last = k == len(times) - 2
+            if method == "sde":
+                x = self._euler_maruyama_step(score, x, t, t - t_next, generator, last)
+            else:
+                x = self._heun_step(score, x, t, t_next)
+            states.append(x)
+        return states
+
+    def _euler_maruyama_step(self, score, x, t, dt, generator, last):
+        beta = self.beta(t)
+        drift = 0.5 * beta * x + beta * score(x, t)                                 # (9), backward in time
+        x = x + x.dtype.type(dt) * drift
+        if not last:
+            x = x + x.dtype.type(math.sqrt(beta * dt)) * generator.standard_normal(x.shape, dtype=x.dtype)
+        return x
+
+    def _ode_velocity(self, score, x, t):
+        return x.dtype.type(-0.5 * self.beta(t)) * (x + score(x, t))                 # (10)
+
+    def _heun_step(self, score, x, t, t_next):
+        dt = x.dtype.type(t_next - t)                                               # negative
+        velocity = self._ode_velocity(score, x, t)
+        guess = x + dt * velocity
+        return x + dt * 0.5 * (velocity + self._ode_velocity(score, guess, t_next))
+
+
+# -- the noise-conditional score network ---------------------------------------------------------
+
+class NCSN(GenerativeModel):
+    """Noise-conditional score network trained by (4), sampled by annealed Langevin (6)."""
+
+    def __init__(self, data_shape, sigmas=None, seed=0):
+        data_shape = tuple(int(d) for d in np.atleast_1d(data_shape))
+        sigmas = geometric_sigmas() if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+        if sigmas.ndim != 1 or len(sigmas) < 1 or (sigmas <= 0).any() or (np.diff(sigmas) >= 0).any():
+            raise ValueError(f"NCSN: sigmas must be positive and strictly decreasing, got {sigmas}")
+        super().__init__(data_shape=list(data_shape), sigmas=[float(s) for s in sigmas], seed=int(seed))
+        self.data_shape, self.sigmas, self.seed = data_shape, sigmas, int(seed)
+        autograd.manual_seed(self.seed)
+        self.network = default_denoiser(data_shape)
+        self.register_buffer("shift", np.zeros(data_shape, dtype=np.float32))
+        self.register_buffer("scale", np.ones((), dtype=np.float32))
+
+    def _sigma_column(self, levels, ndim):
+        return self.sigmas[levels].astype(np.float32).reshape(-1, *([1] * (ndim - 1)))
+
+    def score_tensor(self, x, levels):
+        """(5): s_theta(x, sigma_i) for standardized x (Tensor) and level indices (B,)."""
+        return self.network(x, levels) / Tensor(self._sigma_column(levels, x.ndim))
+
+    def score(self, x, level):
+        """The learned score at noise level `level` (an index into sigmas), standardized coordinates."""
+        levels = np.full(x.shape[0], level)
+        with autograd.no_grad():
+            return self.score_tensor(Tensor(x), levels).data
+
+    def loss(self, x0):
+        """(4) on a batch in data coordinates (scalar Tensor)."""
+        x0 = x0 if isinstance(x0, Tensor) else Tensor(np.asarray(x0, dtype=np.float32))
+        x0 = (x0 - self.shift) / self.scale
+        levels = autograd.random.generator(x0.device).integers(0, len(self.sigmas), size=x0.shape[0])
+        noise = autograd.randn(x0.shape, device=x0.device)
+        sigma = Tensor(self._sigma_column(levels, x0.ndim))
+        residual = sigma * self.score_tensor(x0 + sigma * noise, levels) + noise      # (4)
+        return 0.5 * (residual ** 2).reshape(x0.shape[0], -1).sum(axis=1).mean()
+
+    def fit(self, X, steps=None, epochs=None, batch_size=None, lr=None, seed=None, progress=True,
+            checkpoint=None, resume=None):
+        X = np.asarray(to_numpy(X), dtype=np.float32)
+        if X.shape[1:] != self.data_shape:
+            raise ValueError(f"NCSN.fit: data of shape {X.shape} do not match data_shape {self.data_shape}")
+        if steps is None and epochs is None:
+            steps = 6000
+        self.shift = X.mean(axis=0).astype(np.float32)
+        self.scale = np.asarray(X.std() if X.std() > 0 else 1.0, dtype=np.float32)
+        seed = self.seed if seed is None else int(seed)
+        autograd.manual_seed(seed)
+        batch_size = batch_size or 256
+        optimizer = autograd.optim.Adam(self.network.parameters(), lr=lr or 2e-3)
+        total = steps if steps is not None else epochs * math.ceil(len(X) / batch_size)
+        step = cosine_decay(objective_step(self.loss, optimizer, clip_grad_norm=1.0), optimizer, total)
+        self.history = train(self, X, step, optimizer, steps=steps, epochs=epochs,
+                             batch_size=batch_size, seed=seed, progress=progress,
+                             checkpoint=checkpoint, resume=resume, description="NCSN")
+        return self
+
+    def sample(self, n, steps_per_sigma=100, step_lr=2e-5, seed=None, denoise=True, record_every=None):
+        """(6) from x ~ N(0, sigma_1^2 I) (standardized); n samples in data coordinates.
+
+        record_every: also return the states every that many Langevin steps, (k, n, *data_shape).
+        """
+        generator = _generator(seed, autograd.backend.default_device())
+        x = generator.standard_normal((int(n), *self.data_shape), dtype=np.float32) * np.float32(self.sigmas[0])
+        result = annealed_langevin(self.score, x, self.sigmas, steps_per_sigma, step_lr, generator,
+                                   denoise, record_every)
+        if record_every:
+            x, states = result
+            return self._to_data(x), np.stack([self._to_data(s) for s in states])
+        return self._to_data(result)
+
+    def _to_data(self, x):
+        return to_numpy(x * self.scale + self.shift)
+
+
+def _evaluate(model, X_test):
+    from .. import metrics
+    X_test = np.asarray(X_test)
+    return {"mmd": float(metrics.mmd(model.sample(len(X_test), seed=1), X_test))}
+
+
+register(Entry(
+    name="ncsn", model_class=NCSN, data="8gaussians",
+    build=lambda data_shape, args: NCSN(data_shape, seed=args.get("seed", 0)),
+    fit_kwargs=lambda args: {k: args[k] for k in ("epochs", "steps", "seed") if args.get(k) is not None},
+    evaluate=_evaluate,
+    description="noise-conditional score network (Song and Ermon 2019) with annealed Langevin dynamics"))
