@@ -1,6 +1,6 @@
 """Sample-quality metrics that need no downloaded network.
 
-frechet_distance   ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)        (Heusel et al. 2017)
+frechet_distance   ||mu_a - mu_b||^2 + tr(S_a + S_b - 2 (S_a^1/2 S_b S_a^1/2)^1/2)   (Heusel et al. 2017)
 mmd                unbiased MMD^2 with an RBF kernel, bandwidth by the median heuristic  (Gretton et al. 2012)
 mode_coverage      VEEGAN's modes captured and fraction of high-quality samples         (Srivastava et al. 2017)
 digits_fd          the Frechet distance on the penultimate features of a small digits classifier
@@ -49,7 +49,9 @@ def frechet_distance(features_a, features_b):
     if len(a) < 2 or len(b) < 2:
         raise ValueError("frechet_distance needs at least 2 samples on each side")
     mean_a, mean_b = a.mean(axis=0), b.mean(axis=0)
-    cov_a, cov_b = np.cov(a, rowvar=False).reshape(a.shape[1], -1), np.cov(b, rowvar=False).reshape(b.shape[1], -1)
+    dims = a.shape[1]
+    cov_a = np.cov(a, rowvar=False).reshape(dims, dims)                  # (d, d), also when d == 1
+    cov_b = np.cov(b, rowvar=False).reshape(dims, dims)
     root_a = _sqrt_psd(cov_a)
     cross_eigenvalues = np.linalg.eigvalsh(root_a @ cov_b @ root_a)
     trace_cross = np.sqrt(np.clip(cross_eigenvalues, 0, None)).sum()
@@ -108,7 +110,8 @@ class DigitsClassifier(nn.Module):
 
     def __init__(self, hidden=(128, 64)):
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(64, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU())
+        self.body = nn.Sequential(nn.Linear(64, hidden[0]), nn.ReLU(),
+                                  nn.Linear(hidden[0], hidden[1]), nn.ReLU())
         self.head = nn.Linear(hidden[1], 10)
 
     def features(self, x):
@@ -148,7 +151,12 @@ def _train_classifier(settings):
     model = DigitsClassifier(tuple(settings["hidden"]))
     X, y = load_digits("train", return_labels=True)
     optimizer = optim.Adam(model.parameters(), lr=settings["lr"])
-    step = objective_step(lambda batch: F.cross_entropy(model(autograd.tensor(batch[0])), batch[1]), optimizer)
+
+    def loss(batch):
+        images, labels = batch
+        return F.cross_entropy(model(autograd.tensor(images)), labels)
+
+    step = objective_step(loss, optimizer)
     with autograd.enable_grad():
         train(model, (X, y), step, optimizer, epochs=settings["epochs"], batch_size=settings["batch_size"],
               seed=settings["seed"], progress=False)
@@ -166,7 +174,8 @@ def digits_classifier(settings=None):
     with _global_generator_untouched():
         if os.path.exists(path):
             try:
-                return DigitsClassifier(tuple(settings["hidden"])).load_state_dict(autograd.load(path)).eval()
+                model = DigitsClassifier(tuple(settings["hidden"]))
+                return model.load_state_dict(autograd.load(path)).eval()
             except (autograd.CheckpointError, KeyError, ValueError):
                 pass                                                     # a stale or broken cache: retrain
         model = _train_classifier(settings)

@@ -119,8 +119,9 @@ SIGINT_SCRIPT = """
 def test_sigint_to_a_training_process_leaves_a_loadable_checkpoint(tmp_path):
     path, marker = str(tmp_path / "ckpt.npz"), str(tmp_path / "started")
     script = tmp_path / "run.py"
+    root = os.path.dirname(os.path.dirname(training.__file__))
     script.write_text(textwrap.dedent(SIGINT_SCRIPT.format(
-        root=os.path.dirname(os.path.dirname(training.__file__)), tests=os.path.dirname(__file__), marker=marker, path=path)))
+        root=root, tests=os.path.dirname(__file__), marker=marker, path=path)))
     process = subprocess.Popen([sys.executable, str(script)], stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not os.path.exists(marker) and process.poll() is None and time.monotonic() < deadline:
