@@ -11,7 +11,7 @@
    the gradient of the gradient (autograd.grad with create_graph=True) and compared with its closed
    form; the demo prints the largest absolute error.
 
-Expected wall time on a 2-core CPU: about 10 s (quick: about 3 s).
+Expected wall time on a 2-core CPU: about 6 s (quick: about 3 s).
 """
 import os
 
@@ -73,7 +73,7 @@ def hessian_by_double_backward(x_values):
 
 def main(quick=False, out_dir="out"):
     (X, y), (X_test, y_test) = moons()
-    model, losses = fit_classifier(X, y, steps=150 if quick else 1500)
+    model, losses = fit_classifier(X, y, steps=150 if quick else 500)
     accuracy = float((predict(model, X_test) == y_test).mean())
     print(f"two moons: test accuracy {accuracy:.3f} after {len(losses)} steps")
     plots.decision_boundary(lambda points: predict(model, points), X_test, y_test,
