@@ -9,3 +9,4 @@ from .vae import VAE
 from .rbm import RBM
 from .diffusion import DDPM
 from .score import NCSN
+from .dbn import DBN

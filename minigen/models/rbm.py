@@ -158,6 +158,10 @@ class RBM(GenerativeModel):
             v = self._sample_visible(self._sample_hidden(v, rng)[1], rng)
         return v
 
+    def hidden_probabilities(self, V):
+        """p(h_j = 1 | v) by (4) for each row of V -> (n, n_hidden)."""
+        return kernel("sigmoid")(self._as_visible(V) @ self.W.data + self.hbias.data)
+
     def gibbs(self, V, steps=1, seed=None):
         """`steps` sweeps of block Gibbs sampling, (4) then (5), from the rows of V -> new V."""
         return self._gibbs(self._as_visible(V), steps, _generator(seed, self.W.device))
