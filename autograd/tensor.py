@@ -18,8 +18,11 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not an object array
 
     def __init__(self, data, requires_grad=False):
-        if type(data) is not np.ndarray and not _is_device_array(data):
-            data = as_array(data)  # lists and Python scalars -> float32, numpy scalars -> 0-d
+        if type(data) is not np.ndarray:
+            if isinstance(data, np.generic):
+                data = np.asarray(data)  # a reduction's numpy scalar -> 0-d array, dtype kept
+            elif not _is_device_array(data):
+                data = as_array(data)    # lists and Python scalars -> float32
         self.data = data
         self.grad = None
         self.requires_grad = requires_grad
