@@ -10,3 +10,4 @@ from .rbm import RBM
 from .diffusion import DDPM
 from .score import NCSN
 from .dbn import DBN
+from .latent_diffusion import LatentDiffusion

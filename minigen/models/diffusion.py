@@ -208,6 +208,8 @@ def _generator(seed, device):
 class DDPM(GenerativeModel):
     """Denoising diffusion model over data of shape `data_shape` (the module docstring has the math)."""
 
+    data_std = 1.0
+
     def __init__(self, data_shape, T=1000, schedule="linear", denoiser=None, seed=0):
         data_shape = tuple(int(d) for d in np.atleast_1d(data_shape))
         super().__init__(data_shape=list(data_shape), T=int(T), schedule=schedule, seed=int(seed))
@@ -290,7 +292,7 @@ class DDPM(GenerativeModel):
         if steps is None and epochs is None:
             steps = defaults["steps"]
         self.shift = X.mean(axis=0).astype(np.float32)
-        self.scale = np.asarray(X.std() if X.std() > 0 else 1.0, dtype=np.float32)
+        self.scale = np.asarray((X.std() if X.std() > 0 else 1.0) / self.data_std, dtype=np.float32)
         seed = self.seed if seed is None else int(seed)
         autograd.manual_seed(seed)
         batch_size = batch_size or defaults["batch_size"]

@@ -250,3 +250,33 @@ def test_vp_sde_matches_the_ddpm_schedule():
         signal, _ = sde.marginal(t)
         # the chain's product of (1 - beta_i) and the SDE's exp(-integral of beta) agree to first order
         assert math.log(signal ** 2) == pytest.approx(math.log(model.alphas_cumprod[int(t * 1000) - 1]), abs=0.1)
+
+
+# -- latent diffusion -------------------------------------------------------------------------------
+
+class LinearCodec:
+    """A fixed linear autoencoder: z = x W (scaled up, so the standardization has work to do)."""
+
+    def __init__(self, weight):
+        self.weight = weight
+
+    def encode(self, X):
+        return (X @ self.weight, None)                              # (mean, logvar) like a VAE
+
+    def decode(self, Z):
+        return Z @ np.linalg.pinv(self.weight)
+
+
+def test_latent_diffusion_standardizes_codes_and_decodes_samples(rng):
+    from minigen.models.latent_diffusion import LatentDiffusion
+    X = rng.standard_normal((500, 6)).astype(np.float32)
+    codec = LinearCodec(10 * rng.standard_normal((6, 3)).astype(np.float32))
+    model = LatentDiffusion(codec, DDPM((3,), T=20, denoiser=MLPDenoiser(3, hidden=16, n_layers=2)))
+    model.fit(X, steps=5, batch_size=100, progress=False)
+    codes = model.encode(X)
+    assert np.allclose(codes.mean(axis=0), 0, atol=1e-4) and np.allclose(codes.std(axis=0), 1, atol=1e-4)
+    assert np.allclose(model.decode(codes), codec.decode(X @ codec.weight), atol=1e-3)
+    samples = model.sample(7, method="ddim", steps=5, seed=0)
+    assert samples.shape == (7, 6) and np.isfinite(samples).all()
+    with pytest.raises(TypeError, match="encode"):
+        LatentDiffusion(object(), DDPM((3,), T=5))
