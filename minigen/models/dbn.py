@@ -88,7 +88,7 @@ class DBN(GenerativeModel):
 
 
 def _build(data_shape, args):
-    hidden = args.get("hidden") or (64, 16)
+    hidden = args.get("hidden") or (32, 16)
     return DBN([int(np.prod(data_shape)), *hidden], seed=int(args.get("seed") or 0))
 
 
