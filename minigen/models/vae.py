@@ -117,7 +117,7 @@ class VAE(GenerativeModel):
     architecture  "mlp" or "conv" (square single-channel images; `channels` feature maps)
     """
 
-    default_epochs, default_batch_size, default_lr = 300, 128, 1e-3
+    default_epochs, default_batch_size, default_lr, default_weight_decay = 600, 128, 1e-3, 0.05
 
     def __init__(self, n_input, n_latent, hidden=(256, 256), likelihood="bernoulli", seed=0,
                  architecture="mlp", activation="tanh", channels=32):
@@ -170,12 +170,16 @@ class VAE(GenerativeModel):
         return reconstruction + kl, reconstruction, kl
 
     # -- training ----------------------------------------------------------------------------
-    def fit(self, X, *, epochs=None, batch_size=None, lr=None, seed=None, progress=True, **train_kwargs):
-        """Maximize the ELBO (1) with Adam.  None means the tuned default (reaches the issue's target)."""
+    def fit(self, X, *, epochs=None, batch_size=None, lr=None, weight_decay=None, seed=None, progress=True,
+            **train_kwargs):
+        """Maximize the ELBO (1) with AdamW (decoupled weight decay: the digits are few, and the decoder
+        overfits without it).  None means the tuned default, which reaches the issue's target.
+        The history holds "loss", "reconstruction" and "kl" (batch means, nats per image)."""
         X = check_input("VAE.fit", X, self.n_input)
         seed = self.config["seed"] if seed is None else seed
         autograd.manual_seed(seed)
-        optimizer = optim.Adam(self.parameters(), lr=lr or self.default_lr)
+        weight_decay = self.default_weight_decay if weight_decay is None else weight_decay
+        optimizer = optim.AdamW(self.parameters(), lr=lr or self.default_lr, weight_decay=weight_decay)
 
         def step(batch):
             optimizer.zero_grad()

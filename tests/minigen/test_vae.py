@@ -106,7 +106,8 @@ def test_linear_gaussian_vae_reaches_the_ppca_maximum_likelihood(rng):
     X = (rng.standard_normal((n, q)) @ weight.T + mean + 0.5 * rng.standard_normal((n, d))).astype(np.float64)
     best = ppca_max_log_likelihood(X, q)
 
-    model = VAE(d, q, hidden=(), likelihood="gaussian").fit(X, epochs=400, batch_size=n, lr=3e-2, progress=False)
+    model = VAE(d, q, hidden=(), likelihood="gaussian").fit(X, epochs=400, batch_size=n, lr=3e-2,
+                                                                weight_decay=0.0, progress=False)
     decoder = model.decoder.net[0]                                   # x = W z + b + noise: exact marginal
     W, b = decoder.weight.numpy().astype(np.float64), decoder.bias.numpy().astype(np.float64)
     noise = float(np.exp(model.obs_logvar.numpy()[0]))
@@ -166,3 +167,17 @@ def test_registered_with_likelihood_rows():
     rows = entry.likelihood(model, load_digits("test", binarize=True)[:3])
     assert [label for label, _, _ in rows] == ["VAE (IWAE k=5000)", "VAE (ELBO)"]
     assert rows[0][2] <= rows[1][2] + 1.0
+
+
+def test_convolutional_encoder_and_decoder():
+    model = VAE(64, 3, architecture="conv", channels=4)
+    x = autograd.tensor((np.arange(128).reshape(2, 64) % 3 == 0).astype(np.float32))
+    mu, logvar = model.posterior(x)
+    assert mu.shape == logvar.shape == (2, 3)
+    loss, _, _ = model.loss(x)
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    assert model.log_prob(x.numpy(), k=7).shape == (2,)
+    assert VAE(**model.config).sample(5).shape == (5, 64)
+    with pytest.raises(ValueError, match="square"):
+        VAE(60, 3, architecture="conv")
