@@ -93,7 +93,10 @@ def _build(data_shape, args):
 
 
 def _fit_kwargs(args):
-    return {name: args[name] for name in ("epochs", "batch_size", "lr", "seed") if args.get(name) is not None}
+    kwargs = {name: args[name] for name in ("epochs", "batch_size", "lr", "seed") if args.get(name) is not None}
+    if args.get("quick"):
+        kwargs.setdefault("epochs", 10)
+    return kwargs
 
 
 def _evaluate(dbn, X_test):

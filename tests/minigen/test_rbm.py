@@ -193,3 +193,14 @@ def test_bad_inputs_name_the_problem():
         RBM(30, 30).log_partition("exact")
     with pytest.raises(ValueError, match="method"):
         rbm.log_partition("magic")
+
+
+def test_numpy_and_numba_backends_train_bit_for_bit_alike():
+    pytest.importorskip("numba")
+    X = (np.random.default_rng(0).random((60, 8)) < 0.4).astype(np.float32)
+    weights = {}
+    for backend in ("numpy", "numba"):
+        with autograd.use_backend(backend):
+            rbm = RBM(8, 5).fit(X, epochs=3, batch_size=10, k=2, persistent=True, progress=False)
+            weights[backend] = rbm.W.data.copy()
+    np.testing.assert_array_equal(weights["numpy"], weights["numba"])
