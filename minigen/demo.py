@@ -162,7 +162,7 @@ def run_all(names="all", quick=False, out_dir="out", folder=None, timeout=None, 
         rows.append((name, numbers, elapsed, failure))
         echo(f"{name}: {'ok' if failure is None else 'FAILED'} in {elapsed:.1f} s"
              + ("" if failure is None else f" ({failure})"))
-    write_summary(rows, os.path.join(out_dir, "summary.md"), quick)
+        write_summary(rows, os.path.join(out_dir, "summary.md"), quick)     # kept current as it goes
     failed = [name for name, _, _, failure in rows if failure is not None]
     if failed:
         raise DemoError(f"demo failed: {', '.join(failed)} (see {os.path.join(out_dir, 'summary.md')})")
