@@ -32,7 +32,7 @@ import autograd
 from autograd import nn, optim
 from autograd.backend import default_device, module_for_device, to_device, to_numpy
 from autograd.nn import functional as F
-from minigen.models.autoencoder import as_sizes, check_input, mlp
+from minigen.models.autoencoder import ACTIVATIONS, as_sizes, check_input, mlp
 from minigen.models.base import GenerativeModel
 from minigen.train import train
 from minigen.zoo import Entry, register
@@ -78,7 +78,7 @@ class ConvEncoder(nn.Module):
         half = (side + 1) // 2
         self.conv1 = nn.Conv2d(1, channels, 3, padding=1)
         self.conv2 = nn.Conv2d(channels, 2 * channels, 3, stride=2, padding=1)
-        self.act = ACTIVATIONS_BY_NAME[activation]()
+        self.act = ACTIVATIONS[activation]()
         self.head = nn.Linear(2 * channels * half * half, n_out)
 
     def forward(self, x):
@@ -96,15 +96,13 @@ class ConvDecoder(nn.Module):
         self.stem = nn.Linear(n_latent, 2 * channels * self.half * self.half)
         self.up = nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1)
         self.out = nn.Conv2d(channels, 1, 3, padding=1)
-        self.act = ACTIVATIONS_BY_NAME[activation]()
+        self.act = ACTIVATIONS[activation]()
 
     def forward(self, z):
         h = self.act(self.stem(z)).reshape(z.shape[0], 2 * self.channels, self.half, self.half)  # (B, 2c, s/2, s/2)
         h = self.act(self.up(h))                                                                # (B, c, s, s)
         return self.out(h).reshape(z.shape[0], self.side * self.side)                          # (B, side*side)
 
-
-ACTIVATIONS_BY_NAME = {"tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus}
 
 
 class VAE(GenerativeModel):
