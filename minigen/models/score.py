@@ -37,7 +37,7 @@ from autograd.tensor import Tensor
 from ..train import objective_step, train
 from ..zoo import Entry, register
 from .base import GenerativeModel
-from .diffusion import _generator, cosine_decay, default_denoiser
+from .diffusion import _generator, cosine_decay, default_denoiser, standardization
 
 SDE_METHODS = ("sde", "ode")
 
@@ -197,8 +197,8 @@ class NCSN(GenerativeModel):
             raise ValueError(f"NCSN.fit: data of shape {X.shape} do not match data_shape {self.data_shape}")
         if steps is None and epochs is None:
             steps = 6000
-        self.shift = X.mean(axis=0).astype(np.float32)
-        self.scale = np.asarray(X.std() if X.std() > 0 else 1.0, dtype=np.float32)
+        self.shift, spread = standardization(X)
+        self.scale = np.asarray(spread, dtype=np.float32)
         seed = self.seed if seed is None else int(seed)
         autograd.manual_seed(seed)
         batch_size = batch_size or 256

@@ -158,6 +158,14 @@ def test_trained_denoiser_approaches_the_exact_optimal_eps():
     assert error < 0.05 * (optimal ** 2).mean()
 
 
+def test_fit_scales_the_data_to_data_std(rng):
+    X = (5 + 0.1 * rng.standard_normal((300, 2))).astype(np.float32)
+    model = DDPM((2,), T=10, data_std=2.0).fit(X, steps=1, progress=False)
+    standardized = model.standardize(X)
+    assert np.allclose(standardized.mean(axis=0), 0, atol=1e-4) and standardized.std() == pytest.approx(2.0, rel=1e-4)
+    assert np.allclose(model.unstandardize(standardized), X, atol=1e-5)
+
+
 def test_state_dict_round_trip_gives_the_same_eps():
     model = DDPM((2,), T=10, seed=3)
     model.shift = np.array([1.0, 2.0], dtype=np.float32)
@@ -174,7 +182,8 @@ def test_unet_keeps_the_shape_of_flat_and_image_input():
     image = unet(autograd.randn(3, 1, 8, 8), np.array([0, 10, 999]))
     assert flat.shape == (3, 64) and image.shape == (3, 1, 8, 8)
     assert np.isfinite(flat.numpy()).all()
-    assert isinstance(DDPM((64,), T=10).denoiser, UNetDenoiser)
+    assert isinstance(DDPM((1, 8, 8), T=10).denoiser, UNetDenoiser)
+    assert isinstance(DDPM((64,), T=10).denoiser, MLPDenoiser)
     assert isinstance(DDPM((2,), T=10).denoiser, MLPDenoiser)
 
 
