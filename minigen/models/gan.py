@@ -22,6 +22,9 @@ Updates    with v = (grad_D L_D, grad_G L_G) each player's gradient of its own l
            "simultaneous": both step on v evaluated at the same point
            "consensus":    both step on v + gamma grad(1/2 ||v||^2), gamma = 10                 (8)
            (the last needs the gradient of a gradient through both players)
+InfoGAN    (Chen et al. 2016) with n_codes > 0: G(z, c) with a categorical code c ~ Cat(1/K) fed
+           as a one-hot; a head Q on D's trunk predicts c, and both players also minimize
+           L_I = E[-log Q(c | G(z, c))], which maximizes a lower bound on I(c; G(z, c))        (9)
 
 Sampling: z ~ N(0, I), x = G(z).  Images live in [-1, 1] inside (tanh output) and in [0, 1] outside.
 
@@ -118,10 +121,15 @@ class MLPDiscriminator(nn.Module):
 
     def __init__(self, data_dim, hidden):
         super().__init__()
-        self.net = mlp([data_dim, *hidden, 1], lambda: nn.LeakyReLU(0.2))
+        self.trunk = mlp([data_dim, *hidden], lambda: nn.LeakyReLU(0.2)) if hidden else nn.Sequential()
+        self.head = nn.Linear(hidden[-1] if hidden else data_dim, 1)
+
+    def features(self, x):
+        h = self.trunk(x)                                                         # (B, H)
+        return autograd.leaky_relu(h, 0.2) if len(self.trunk) else h
 
     def forward(self, x):
-        return self.net(x).reshape(len(x))                                        # (B,)
+        return self.head(self.features(x)).reshape(len(x))                        # (B,)
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -130,29 +138,34 @@ class GAN(GenerativeModel):
     three update rules; see the module docstring for the equations."""
 
     def __init__(self, data_dim, latent_dim=2, hidden=(128, 128, 128), loss="nonsaturating",
-                 update="alternating", architecture="mlp", gp_weight=None, seed=0):
+                 update="alternating", architecture="mlp", gp_weight=None, n_codes=0, seed=0):
         _check_choice("loss", loss, LOSSES)
         _check_choice("update", update, UPDATES)
         _check_choice("architecture", architecture, ARCHITECTURES)
         hidden = [int(h) for h in hidden]
         super().__init__(data_dim=int(data_dim), latent_dim=int(latent_dim), hidden=hidden, loss=loss,
-                         update=update, architecture=architecture, gp_weight=gp_weight, seed=int(seed))
+                         update=update, architecture=architecture, gp_weight=gp_weight,
+                         n_codes=int(n_codes), seed=int(seed))
         self.data_dim, self.latent_dim, self.loss, self.update = int(data_dim), int(latent_dim), loss, update
         self.gp_weight = _default_gp_weight(architecture) if gp_weight is None else float(gp_weight)
-        self.seed = int(seed)
+        self.seed, self.n_codes = int(seed), int(n_codes)
         autograd.manual_seed(self.seed)
         self.generator, self.discriminator = self._build(architecture, hidden)
+        if self.n_codes:
+            feature_dim = self.discriminator.features(autograd.zeros(1, self.data_dim)).shape[1]
+            self.discriminator.q_head = nn.Linear(feature_dim, self.n_codes)       # Q(c | x) (9)
 
     def _build(self, architecture, hidden):
+        inputs = self.latent_dim + self.n_codes
         if architecture == "mlp":
-            return (mlp([self.latent_dim, *hidden, self.data_dim], nn.ReLU),
+            return (mlp([inputs, *hidden, self.data_dim], nn.ReLU),
                     MLPDiscriminator(self.data_dim, hidden))
         side = math.isqrt(self.data_dim)
         if side * side != self.data_dim or side % 4:
             raise ValueError(f"GAN: architecture='conv' needs square images whose side is a multiple of 4; "
                              f"data_dim={self.data_dim} is not side * side with side % 4 == 0")
         channels = hidden[0]
-        return ConvGenerator(self.latent_dim, side, channels), ConvDiscriminator(side, channels)
+        return ConvGenerator(inputs, side, channels), ConvDiscriminator(side, channels)
 
     @property
     def images(self):
@@ -161,9 +174,38 @@ class GAN(GenerativeModel):
 
     # -- the two players' losses -----------------------------------------------------------
     def generate(self, n):
-        """n generated examples as a Tensor in the generator's own range (a graph through G)."""
+        """(n generated examples as a Tensor in the generator's range, with G's graph; their
+        InfoGAN codes (n,) or None)."""
         z = autograd.randn(n, self.latent_dim)                                    # (n, Z)
-        return self.generator(z)                                                  # (n, D)
+        codes = None
+        if self.n_codes:
+            codes = autograd.random.generator(z.device).integers(self.n_codes, size=n)   # c ~ Cat(1/K)
+        return self.generator(self.generator_input(z, codes)), codes              # (n, D)
+
+    def generator_input(self, z, codes=None):
+        """z (n, Z), with the one-hot codes appended for InfoGAN: (n, Z + K)."""
+        if not self.n_codes:
+            return z
+        xp = array_module(z.data)
+        one_hot = xp.eye(self.n_codes, dtype=z.dtype)[xp.asarray(codes)]         # (n, K)
+        return autograd.concatenate([z, autograd.Tensor(one_hot)], axis=1)       # (n, Z + K)
+
+    def info_loss(self, fake, codes):
+        """L_I = E[-log Q(c | x~)] (9); zero without codes."""
+        if not self.n_codes:
+            return 0.0
+        logits = self.discriminator.q_head(self.discriminator.features(fake))      # (B, K)
+        return autograd.nn.functional.cross_entropy(logits, codes)
+
+    def predict_code(self, X):
+        """Q's most likely code for each example of X (n, data_dim), as an integer array (n,)."""
+        if not self.n_codes:
+            raise ValueError("GAN.predict_code: this GAN has no codes (n_codes=0)")
+        X = self._check_data(X, "predict_code")
+        with autograd.no_grad():
+            x = autograd.tensor(2 * X - 1 if self.images else X)
+            logits = self.discriminator.q_head(self.discriminator.features(x))     # (n, K)
+        return autograd.backend.to_numpy(logits.data).argmax(axis=1)
 
     def discriminator_loss(self, real, fake):
         """L_D on a batch of real and (detached) generated examples, both (B, D)."""
@@ -259,23 +301,24 @@ class GAN(GenerativeModel):
 
     def _critic_update(self, real, optimizer):
         with autograd.no_grad():
-            fake = self.generate(len(real))                                       # detached (2)
-        loss = self.discriminator_loss(real, fake)
+            fake, codes = self.generate(len(real))                                # detached (2)
+        loss = self.discriminator_loss(real, fake) + self.info_loss(fake, codes)
         _apply(optimizer, autograd.grad(loss, optimizer.params))
         self._clip_critic()
         return loss.detach()
 
     def _generator_update(self, n, optimizer):
-        loss = self.generator_loss(self.generate(n))
+        fake, codes = self.generate(n)
+        loss = self.generator_loss(fake) + self.info_loss(fake, codes)
         _apply(optimizer, autograd.grad(loss, optimizer.params))
         return loss.detach()
 
     def _joint_update(self, real, optimizer_d, optimizer_g):
         """Both players step from the same point: on v, or on v + gamma grad(1/2 ||v||^2) (8)."""
         consensus = self.update == "consensus"
-        fake = self.generate(len(real))
-        loss_d = self.discriminator_loss(real, fake.detach())
-        loss_g = self.generator_loss(fake)
+        fake, codes = self.generate(len(real))
+        loss_d = self.discriminator_loss(real, fake.detach()) + self.info_loss(fake.detach(), codes)
+        loss_g = self.generator_loss(fake) + self.info_loss(fake, codes)
         grads = (list(autograd.grad(loss_d, optimizer_d.params, create_graph=consensus))
                  + list(autograd.grad(loss_g, optimizer_g.params, create_graph=consensus)))
         params = optimizer_d.params + optimizer_g.params
@@ -296,17 +339,22 @@ class GAN(GenerativeModel):
             array_module(p.data).clip(p.data, -WGAN_CLIP, WGAN_CLIP, out=p.data)
 
     # -- sampling ---------------------------------------------------------------------------
-    def sample(self, n, seed=None):
-        """n examples as a NumPy array (n, data_dim); images in [0, 1]."""
+    def sample(self, n, seed=None, codes=None):
+        """n examples as a NumPy array (n, data_dim); images in [0, 1].  For InfoGAN, `codes` (n,)
+        fixes the categorical codes (uniformly random when None)."""
         z = self._latents(n, seed)                                                # (n, Z)
-        return self._generate_array(z)
+        if self.n_codes and codes is None:
+            codes = np.random.default_rng(seed).integers(self.n_codes, size=int(n))
+        return self._generate_array(self.generator_input(z, codes))
 
-    def decode(self, z):
-        """G(z) for given latents z (n, Z) as a NumPy array shaped like the data."""
+    def decode(self, z, codes=None):
+        """G(z) for given latents z (n, Z) (and InfoGAN codes (n,)) as a NumPy array shaped like the data."""
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"GAN.decode: latents must have shape (n, {self.latent_dim}), got {z.shape}")
-        return self._generate_array(autograd.tensor(z))
+        if self.n_codes and codes is None:
+            raise ValueError(f"GAN.decode: this InfoGAN needs codes (n,) in [0, {self.n_codes}) beside z")
+        return self._generate_array(self.generator_input(autograd.tensor(z), codes))
 
     def _generate_array(self, z):
         """G(z) in evaluation mode (the training mode is restored afterwards), in the data's range."""
