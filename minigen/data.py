@@ -263,7 +263,3 @@ def load_named(name):
         return _idx_pair(name)
     raise ValueError(f"unknown data set {name!r}; use one of {', '.join(DATA_SETS)}, or an IDX file path")
 
-
-def is_image_data(name):
-    """Whether a data-set name holds square images (digits, bars-and-stripes, IDX files)."""
-    return name in ("digits", "digits-binary", "bars-and-stripes") or name not in DATA_SETS

@@ -257,3 +257,16 @@ def test_bench_missing_and_forwarding(capsys, monkeypatch):
 def test_help_everywhere(capsys, command):
     assert run_cli([command, "--help"]) == 0
     assert "usage: minigen " + command in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("error, status, words", [(FloatingPointError("loss became nan at step 7"), 1, "step 7"),
+                                                   (KeyboardInterrupt(), 130, "interrupted")])
+def test_training_failures_leave_no_run(capsys, monkeypatch, tmp_path, error, status, words):
+    def failing_fit(self, X, **kwargs):
+        raise error
+
+    monkeypatch.setattr(TinyIndependent, "fit", failing_fit)
+    assert run_cli(["train", "tiny", "--out", str(tmp_path / "r")]) == status
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()
