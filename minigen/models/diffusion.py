@@ -492,6 +492,6 @@ def _evaluate(model, X_test):
 register(Entry(
     name="ddpm", model_class=DDPM, data="digits",
     build=lambda data_shape, args: DDPM(data_shape, seed=args.get("seed", 0)),
-    fit_kwargs=lambda args: {k: args[k] for k in ("epochs", "steps", "seed") if args.get(k) is not None},
+    fit_kwargs=lambda args: {"steps": 300} if args.get("quick") and not args.get("epochs") else {},
     evaluate=_evaluate, likelihood=_likelihood,
     description="denoising diffusion (Ho et al. 2020): eps-prediction, ancestral and DDIM sampling"))

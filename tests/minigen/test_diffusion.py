@@ -289,3 +289,14 @@ def test_latent_diffusion_standardizes_codes_and_decodes_samples(rng):
     assert samples.shape == (7, 6) and np.isfinite(samples).all()
     with pytest.raises(TypeError, match="encode"):
         LatentDiffusion(object(), DDPM((3,), T=5))
+
+
+def test_registered_likelihood_row_is_a_bound_on_discrete_data(rng):
+    from minigen import zoo
+    entry = zoo.get("ddpm")
+    X = (rng.random((50, 4)) < 0.5).astype(np.float32)
+    model = DDPM((4,), T=20).fit(X, steps=2, progress=False)
+    (label, kind, nll), = entry.likelihood(model, X)
+    assert kind == "bound" and "2-level" in label and nll >= 4 * math.log(2) - 0.1
+    assert entry.likelihood(model, X + 0.3) is None                    # continuous data: no discrete bound
+    assert zoo.get("ncsn").model_class.__name__ == "NCSN"
