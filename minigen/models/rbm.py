@@ -374,8 +374,11 @@ def _momentum_pair(momentum):
     return float(momentum), float(momentum)
 
 
-def _build(data_shape, args):
-    return RBM(int(np.prod(data_shape)), int(args.get("hidden") or 16), seed=int(args.get("seed") or 0))
+def _builder(default_hidden):
+    def build(data_shape, args):
+        return RBM(int(np.prod(data_shape)), int(args.get("hidden") or default_hidden),
+                   seed=int(args.get("seed") or 0))
+    return build
 
 
 def _fit_kwargs(args):
@@ -409,6 +412,8 @@ def _likelihood(rbm, X_test):
     return rows
 
 
-register(Entry(name="rbm", model_class=RBM, build=_build, data="digits-binary", fit_kwargs=_fit_kwargs,
-               evaluate=_evaluate, likelihood=_likelihood,
-               description="restricted Boltzmann machine (CD-k / PCD), exact and AIS log-likelihood"))
+for name, hidden in (("rbm", 16), ("rbm20", 20)):
+    register(Entry(name=name, model_class=RBM, build=_builder(hidden), data="digits-binary",
+                   fit_kwargs=_fit_kwargs, evaluate=_evaluate, likelihood=_likelihood,
+                   description=f"restricted Boltzmann machine, {hidden} hidden units (CD-k / PCD), "
+                               "exact and AIS log-likelihood"))

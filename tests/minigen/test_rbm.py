@@ -204,3 +204,10 @@ def test_numpy_and_numba_backends_train_bit_for_bit_alike():
             rbm = RBM(8, 5).fit(X, epochs=3, batch_size=10, k=2, persistent=True, progress=False)
             weights[backend] = rbm.W.data.copy()
     np.testing.assert_array_equal(weights["numpy"], weights["numba"])
+
+
+def test_zoo_entries_build_16_and_20_hidden_units():
+    from minigen import zoo
+    assert zoo.get("rbm").build((64,), {"seed": 0}).W.shape == (64, 16)
+    assert zoo.get("rbm20").build((64,), {"seed": 0}).W.shape == (64, 20)
+    assert zoo.get("rbm").fit_kwargs({"quick": True, "seed": 3}) == {"seed": 3, "epochs": 10}
