@@ -37,7 +37,7 @@ def run_demo(main, argv=None):
     args = parser.parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
     started = time.perf_counter()
-    numbers = main(quick=args.quick, out_dir=args.out)
+    numbers = {key: _plain(value) for key, value in main(quick=args.quick, out_dir=args.out).items()}
     elapsed = time.perf_counter() - started
     for key, value in numbers.items():
         print(f"{key}: {_format(value)}")
@@ -45,6 +45,11 @@ def run_demo(main, argv=None):
     if os.environ.get(RESULT_ENV):
         _write_json(os.environ[RESULT_ENV], numbers)
     return numbers
+
+
+def _plain(value):
+    """A NumPy scalar as the Python number it holds (so it prints and serializes as one)."""
+    return value.item() if hasattr(value, "item") and getattr(value, "ndim", 1) == 0 else value
 
 
 def _format(value):
@@ -55,7 +60,7 @@ def _write_json(path, payload):
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
     with os.fdopen(handle, "w") as file:
-        json.dump(payload, file, default=float)
+        json.dump(payload, file, default=str)
     os.chmod(temporary, 0o644)
     os.replace(temporary, path)
 

@@ -123,6 +123,7 @@ def read_info(run_dir):
 def load_run(run_dir):
     """(entry, model, info) rebuilt from a run directory: entry.model_class(**config), then its state."""
     from minigen import zoo
+    from minigen.train import CHECKPOINT_FORMAT
     info = read_info(run_dir)
     try:
         entry = zoo.get(info["family"])
@@ -130,6 +131,8 @@ def load_run(run_dir):
         raise RunError(f"{run_dir}: {exc.args[0]}") from None
     model = entry.model_class(**info["config"])
     state = autograd.load(os.path.join(run_dir, MODEL_FILE))
+    if state.get("format") == CHECKPOINT_FORMAT:                      # a training checkpoint also works
+        state = state["model"]
     try:
         model.load_state_dict(state)
     except (KeyError, ValueError) as exc:

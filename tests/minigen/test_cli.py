@@ -270,3 +270,11 @@ def test_training_failures_leave_no_run(capsys, monkeypatch, tmp_path, error, st
     err = capsys.readouterr().err
     assert words in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_sample_from_a_training_checkpoint(capsys, trained_run):
+    from minigen.train import CHECKPOINT_FORMAT
+    state = autograd.load(trained_run / "model.npz")
+    autograd.save({"format": CHECKPOINT_FORMAT, "model": state, "step": 3}, trained_run / "model.npz")
+    assert run_cli(["sample", str(trained_run), "--n", "5"]) == 0
+    assert (trained_run / "samples.png").exists()

@@ -1,6 +1,7 @@
 """minigen.demo: run_demo's arguments, discovery, the runner's summary and its failure reports."""
 import textwrap
 
+import numpy as np
 import pytest
 
 from minigen import demo
@@ -46,11 +47,12 @@ def test_run_demo_parses_arguments_and_prints(tmp_path, capsys):
 
     def main(quick=False, out_dir="out"):
         seen.update(quick=quick, out_dir=out_dir)
-        return {"loss": 0.125, "name": "x"}
+        return {"loss": np.float32(0.125), "name": "x"}
 
     numbers = demo.run_demo(main, ["--quick", "--out", str(tmp_path / "o")])
     assert seen == {"quick": True, "out_dir": str(tmp_path / "o")}
     assert numbers == {"loss": 0.125, "name": "x"}
+    assert type(numbers["loss"]) is float
     printed = capsys.readouterr().out
     assert "loss: 0.125" in printed and "wall time" in printed
 
