@@ -3,7 +3,9 @@ from .bayesnet import BayesNet
 from .classical import GaussianNaiveBayes, LogisticRegression
 from .gan import GAN
 from .lds import LinearDynamicalSystem
+from .made import MADE
 from .mixture import MixtureOfBernoullis
+from .transformer import CharTransformer, PixelTransformer
 from .autoencoder import Autoencoder, DenoisingAutoencoder
 from .vae import VAE
 from .rbm import RBM
