@@ -78,6 +78,8 @@ class PowScalar(Function):
         self.exponent = exponent
 
     def forward(self, x):
+        if self.exponent in (2, 3):                 # numpy's generic power is ~50x slower than products
+            return x * x if self.exponent == 2 else x * x * x
         return x ** self.exponent
 
     def backward(self, gy):
