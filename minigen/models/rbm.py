@@ -114,7 +114,7 @@ class RBM(GenerativeModel):
 
     # -- energies --------------------------------------------------------------------------------
     def _visible_term(self, v, b):
-        """phi(v) of (2): b'v for Bernoulli visibles, -||v - b||^2 / 2 for Gaussian ones (Tensors)."""
+        """phi(v) of (2): b'v for Bernoulli visibles, -||v - b||^2 / 2 for Gaussian ones (Tensors or arrays)."""
         if self.visible == "bernoulli":
             return v @ b
         return -0.5 * ((v - b) ** 2).sum(axis=1)
@@ -150,7 +150,7 @@ class RBM(GenerativeModel):
 
     def _draw_visible(self, field, rng):
         if self.visible == "gaussian":
-            return field + rng.standard_normal(field.shape, dtype=field.dtype)                  # (5g)
+            return field + rng.standard_normal(field.shape, dtype=field.dtype)                  # (5)
         return kernel("sample_bernoulli")(field, rng.random(field.shape, dtype=field.dtype))[1]  # (5)
 
     def _gibbs(self, v, steps, rng):
@@ -324,12 +324,9 @@ class RBM(GenerativeModel):
     def _ais_log_ratio(self, v, hidden_input, b, base, previous, beta):
         """log p*_beta(v) - log p*_previous(v) by (8)."""
         softplus = kernel("softplus")
-        visible = self._visible_term_array(v, b) - self._visible_term_array(v, base)
+        visible = self._visible_term(v, b) - self._visible_term(v, base)
         return ((beta - previous) * visible
                 + (softplus(beta * hidden_input) - softplus(previous * hidden_input)).sum(axis=1))
-
-    def _visible_term_array(self, v, b):
-        return v @ b if self.visible == "bernoulli" else -0.5 * ((v - b) ** 2).sum(axis=1)
 
     def _ais_transition(self, hidden_input, W, b, base, beta, rng):
         """One sweep of T_beta: h by (4) with inputs scaled by beta, then v in the mixed field."""
