@@ -7,7 +7,8 @@ learns to undo Gaussian noise, and the Markov chain that alternates corruption a
 reconstructions, noisy digits beside their repairs, the chain over time, and the training curves,
 and reports the test reconstruction errors (squared error summed over pixels, per image).
 
-Expected wall time on a 2-core CPU: about 40 s (quick: about 8 s).
+Expected wall time on a 2-core CPU: about 20 s (quick: about 6 s), measured under load with
+OPENBLAS_NUM_THREADS=1 (multi-threaded BLAS on a busy 2-core machine is many times slower).
 """
 import os
 

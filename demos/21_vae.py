@@ -9,7 +9,8 @@
    Frechet distance of the samples on a small digits classifier's features (digits_fd), with the
    real-vs-real floor (train split against test split).
 
-Expected wall time on a 2-core CPU: about 4 minutes (quick: about 20 s).
+Expected wall time on a 2-core CPU: about 3 minutes (quick: about 20 s), measured under load with
+OPENBLAS_NUM_THREADS=1 (multi-threaded BLAS on a busy 2-core machine is many times slower).
 """
 import os
 
