@@ -249,9 +249,10 @@ class DDPM(GenerativeModel):
         ndim = len(x0.shape)
         signal = _gather(np.sqrt(self.alphas_cumprod), t, ndim)
         spread = _gather(np.sqrt(1 - self.alphas_cumprod), t, ndim)
-        if isinstance(x0, Tensor) or isinstance(noise, Tensor):
-            return x0 * Tensor(signal) + noise * Tensor(spread)
-        return np.asarray(x0) * signal + np.asarray(noise) * spread
+        if isinstance(x0, Tensor):
+            return x0 * signal + noise * spread                                   # numpy constants follow x0
+        xp = array_module(x0)
+        return x0 * xp.asarray(signal) + noise * xp.asarray(spread)
 
     def q_posterior(self, x0, x_t, t):
         """(3): the mean and variance of q(x_{t-1} | x_t, x_0) for t (B,) in 1..T-1, float64 arrays."""
@@ -274,10 +275,19 @@ class DDPM(GenerativeModel):
 
     # -- data coordinates --------------------------------------------------------------------
     def standardize(self, x):
-        return (x - self.shift) / self.scale
+        shift, scale = self._coordinates(x)
+        return (x - shift) / scale
 
     def unstandardize(self, x):
-        return x * self.scale + self.shift
+        shift, scale = self._coordinates(x)
+        return x * scale + shift
+
+    def _coordinates(self, x):
+        """shift and scale on the device of x (a Tensor converts them itself)."""
+        if isinstance(x, Tensor):
+            return self.shift, self.scale
+        xp = array_module(x)
+        return xp.asarray(self.shift), xp.asarray(self.scale)
 
     def _check_data(self, X, who):
         X = np.asarray(to_numpy(X) if hasattr(X, "shape") else X, dtype=np.float32)
@@ -288,7 +298,7 @@ class DDPM(GenerativeModel):
     # -- training ----------------------------------------------------------------------------
     def loss(self, x0):
         """(4): the simple eps-prediction loss on a batch x0 in data coordinates (scalar Tensor)."""
-        x0 = x0 if isinstance(x0, Tensor) else Tensor(np.asarray(x0, dtype=np.float32))
+        x0 = x0 if isinstance(x0, Tensor) else autograd.tensor(x0, dtype=np.float32)
         x0 = self.standardize(x0)
         generator = autograd.random.generator(x0.device)
         t = generator.integers(0, self.T, size=x0.shape[0])                       # uniform t
@@ -319,10 +329,10 @@ class DDPM(GenerativeModel):
 
     def _fit_defaults(self):
         """Tuned on digits and the 2-D toys.  Spreading low-dimensional data wider than the noise
-        (data_std 3) spends more of the uniform t on the fine scales that make sharp modes."""
+        (data_std 5) spends more of the uniform t on the fine scales that make sharp modes."""
         if int(np.prod(self.data_shape)) >= 16:
-            return {"steps": 4000, "batch_size": 128, "lr": 1e-3, "data_std": 1.0}
-        return {"steps": 6000, "batch_size": 256, "lr": 2e-3, "data_std": 3.0}
+            return {"steps": 8000, "batch_size": 128, "lr": 1e-3, "data_std": 1.0}
+        return {"steps": 6000, "batch_size": 256, "lr": 2e-3, "data_std": 5.0}
 
     # -- sampling ----------------------------------------------------------------------------
     def predict_eps(self, x, t):

@@ -172,7 +172,7 @@ class NCSN(GenerativeModel):
 
     def score_tensor(self, x, levels):
         """(5): s_theta(x, sigma_i) for standardized x (Tensor) and level indices (B,)."""
-        return self.network(x, levels) / Tensor(self._sigma_column(levels, x.ndim))
+        return self.network(x, levels) / self._sigma_column(levels, x.ndim)
 
     def score(self, x, level):
         """The learned score at noise level `level` (an index into sigmas), standardized coordinates."""
@@ -182,12 +182,12 @@ class NCSN(GenerativeModel):
 
     def loss(self, x0):
         """(4) on a batch in data coordinates (scalar Tensor)."""
-        x0 = x0 if isinstance(x0, Tensor) else Tensor(np.asarray(x0, dtype=np.float32))
+        x0 = x0 if isinstance(x0, Tensor) else autograd.tensor(x0, dtype=np.float32)
         x0 = (x0 - self.shift) / self.scale
         levels = autograd.random.generator(x0.device).integers(0, len(self.sigmas), size=x0.shape[0])
         noise = autograd.randn(x0.shape, device=x0.device)
-        sigma = Tensor(self._sigma_column(levels, x0.ndim))
-        residual = sigma * self.score_tensor(x0 + sigma * noise, levels) + noise      # (4)
+        sigma = self._sigma_column(levels, x0.ndim)                                  # (B, 1, ...)
+        residual = self.score_tensor(x0 + noise * sigma, levels) * sigma + noise      # (4)
         return 0.5 * (residual ** 2).reshape(x0.shape[0], -1).sum(axis=1).mean()
 
     def fit(self, X, steps=None, epochs=None, batch_size=None, lr=None, seed=None, progress=True,
@@ -225,7 +225,8 @@ class NCSN(GenerativeModel):
         return self._to_data(result)
 
     def _to_data(self, x):
-        return to_numpy(x * self.scale + self.shift)
+        xp = array_module(x)
+        return to_numpy(x * xp.asarray(self.scale) + xp.asarray(self.shift))
 
 
 def _evaluate(model, X_test):
