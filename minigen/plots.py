@@ -203,3 +203,18 @@ def decision_boundary(predict_fn, X, y, path, title=None):
     axis.contourf(gx, gy, regions, alpha=0.3, cmap="tab10", vmin=0, vmax=9)
     axis.scatter(X[:, 0], X[:, 1], c=y, s=8, cmap="tab10", vmin=0, vmax=9, edgecolors="k", linewidths=0.2)
     return _save(figure, path, title)
+
+
+def bar_comparison(labels, bars, path, ylabel, title=None):
+    """Grouped bars: one group per label, one bar per named series (name -> values over labels)."""
+    width = 0.8 / max(1, len(bars))
+    positions = np.arange(len(labels))
+    figure, axis = plt.subplots(figsize=(max(5, 0.45 * len(labels)), 3.2))
+    for i, (name, values) in enumerate(bars.items()):
+        axis.bar(positions + (i - (len(bars) - 1) / 2) * width, values, width, label=name)
+    axis.set_xticks(positions)
+    axis.set_xticklabels(labels, rotation=90 if len(labels) > 8 else 0, fontsize=7)
+    axis.set_ylabel(ylabel)
+    axis.legend(fontsize=8)
+    axis.grid(alpha=0.3, axis="y")
+    return _save(figure, path, title)
