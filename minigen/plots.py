@@ -218,3 +218,35 @@ def bar_comparison(labels, bars, path, ylabel, title=None):
     axis.legend(fontsize=8)
     axis.grid(alpha=0.3, axis="y")
     return _save(figure, path, title)
+
+
+def video_gif(videos, path, shape=None, titles=None, fps=10):
+    """Videos (frames, D) side by side as an animated GIF (Pillow, which matplotlib brings)."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+    videos = [_as_images(video, shape) for video in videos]
+    figure, axes = plt.subplots(1, len(videos), figsize=(2.2 * len(videos), 2.4), squeeze=False)
+    pictures = []
+    for axis, video, name in zip(axes[0], videos, titles or [""] * len(videos)):
+        pictures.append(axis.imshow(np.clip(video[0], 0, 1), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest"))
+        axis.set_title(name, fontsize=8)
+        axis.set_axis_off()
+
+    def show(frame):
+        for picture, video in zip(pictures, videos):
+            picture.set_data(np.clip(video[frame], 0, 1))
+        return pictures
+
+    frames = min(len(video) for video in videos)
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".gif")
+    os.close(handle)
+    try:
+        FuncAnimation(figure, show, frames=frames).save(temporary, writer=PillowWriter(fps=fps), dpi=DPI)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        plt.close(figure)
+    return path
