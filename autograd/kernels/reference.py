@@ -71,18 +71,18 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, w
         param *= 1 - lr * weight_decay
     elif weight_decay:
         grad = grad + weight_decay * param
-    scratch = xp.multiply(grad, 1 - beta1)               # the one temporary, reused below
-    exp_avg *= beta1
+    scratch = xp.subtract(grad, exp_avg)                # the one temporary, reused below
+    scratch *= 1 - beta1
     exp_avg += scratch                                   # m = b1 m + (1 - b1) g
     xp.multiply(grad, grad, out=scratch)
+    scratch -= exp_avg_sq
     scratch *= 1 - beta2
-    exp_avg_sq *= beta2
     exp_avg_sq += scratch                                # v = b2 v + (1 - b2) g^2
+    root_bias2 = math.sqrt(1 - beta2 ** step)            # sqrt(v/c2) + eps = (sqrt(v) + eps sqrt(c2)) / sqrt(c2)
     xp.sqrt(exp_avg_sq, out=scratch)
-    scratch *= 1 / math.sqrt(1 - beta2 ** step)
-    scratch += eps                                       # sqrt(v / (1 - b2^t)) + eps
+    scratch += eps * root_bias2
     xp.divide(exp_avg, scratch, out=scratch)
-    scratch *= lr / (1 - beta1 ** step)
+    scratch *= lr * root_bias2 / (1 - beta1 ** step)
     param -= scratch
 
 
