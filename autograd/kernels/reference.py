@@ -78,7 +78,7 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, step, w
     scratch -= exp_avg_sq
     scratch *= 1 - beta2
     exp_avg_sq += scratch                                # v = b2 v + (1 - b2) g^2
-    root_bias2 = math.sqrt(1 - beta2 ** step)            # sqrt(v/c2) + eps = (sqrt(v) + eps sqrt(c2)) / sqrt(c2)
+    root_bias2 = math.sqrt(1 - beta2 ** step)            # sqrt(v/c2) + eps = (sqrt(v) + eps root) / root
     xp.sqrt(exp_avg_sq, out=scratch)
     scratch += eps * root_bias2
     xp.divide(exp_avg, scratch, out=scratch)

@@ -57,7 +57,8 @@ class Extreme(Function):
 
     def backward(self, gy):
         x = self.inputs[0].data
-        kept = self.output.data if self.keepdims else self.output.data.reshape(_kept_shape(x.shape, self.axis))
+        y = self.output.data
+        kept = y if self.keepdims else y.reshape(_kept_shape(x.shape, self.axis))
         hits = (x == kept).astype(gy.dtype)
         share = Tensor(hits / hits.sum(axis=self.axis, keepdims=True))
         return _expand(gy, x.shape, self.axis, self.keepdims) * share

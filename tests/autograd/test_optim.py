@@ -58,8 +58,8 @@ def test_sgd(momentum, wd):
 
 @pytest.mark.parametrize("wd", [0.0, 0.1])
 def test_adam(wd):
-    np.testing.assert_allclose(run(lambda p: optim.Adam(p, lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=wd)),
-                               adam_by_hand(0.01, 0.8, 0.9, 1e-6, wd, False), rtol=1e-10)
+    adam = run(lambda p: optim.Adam(p, lr=0.01, betas=(0.8, 0.9), eps=1e-6, weight_decay=wd))
+    np.testing.assert_allclose(adam, adam_by_hand(0.01, 0.8, 0.9, 1e-6, wd, False), rtol=1e-10)
 
 
 def test_adamw():
