@@ -196,9 +196,9 @@ def cosine_decay(step, optimizer, total_steps):
     return decayed
 
 
-def _gather(values, t, ndim):
-    """values[t] as float32 shaped (B, 1, ..., 1) to broadcast against a batch of ndim axes."""
-    return values[t].astype(np.float32).reshape(-1, *([1] * (ndim - 1)))
+def _gather(values, t, ndim, dtype):
+    """values[t] shaped (B, 1, ..., 1) to broadcast against a batch of ndim axes, in `dtype`."""
+    return values[t].astype(dtype).reshape(-1, *([1] * (ndim - 1)))
 
 
 def standardization(X):
@@ -247,8 +247,8 @@ class DDPM(GenerativeModel):
         """
         t = self._check_t(t, x0.shape[0])
         ndim = len(x0.shape)
-        signal = _gather(np.sqrt(self.alphas_cumprod), t, ndim)
-        spread = _gather(np.sqrt(1 - self.alphas_cumprod), t, ndim)
+        signal = _gather(np.sqrt(self.alphas_cumprod), t, ndim, x0.dtype)
+        spread = _gather(np.sqrt(1 - self.alphas_cumprod), t, ndim, x0.dtype)
         if isinstance(x0, Tensor):
             return x0 * signal + noise * spread                                   # numpy constants follow x0
         xp = array_module(x0)
