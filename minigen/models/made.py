@@ -2,16 +2,22 @@
 
 An autoregressive model of binary vectors, in one network pass:
     p(x) = prod_d p(x_o(d) | x_o(1), ..., x_o(d-1))                    ordering o          (1)
-    p(x_d = 1 | x_<d) = sigmoid(logit_d(x)),   logit = MLP with masked weights             (2)
+    p(x_d = 1 | x_<d) = sigmoid(logit_d(x)),                                                (2)
+    logit(x) = (W_out * M_out) h_L(x) + (A * M_direct) x + b,   h_l = relu((W_l * M_l) h_l-1 + b_l)
 Masks come from degrees.  Input d has degree m(d) = its position in the ordering (1..D); each
-hidden unit gets a degree drawn from 1..D-1; a connection k <- j exists when
-    hidden:   m_l(k) >= m_(l-1)(j)          output:  m(d) > m_L(k)                          (3)
+hidden unit gets a degree drawn uniformly from [min degree of the layer below, D-1]; a connection
+k <- j exists when
+    hidden:   m_l(k) >= m_(l-1)(j)          output and direct:  m(d) > m_L(k), m(d) > m(j)      (3)
 so output d sees only inputs of smaller degree, and (1) is a product of proper conditionals: the
-likelihood is exact, normalized by construction.  Training minimizes -log p(x), summed over pixels,
-averaged over the batch.  Order-agnostic training (n_masks > 1) cycles through several orderings
-and degree draws; at test time the density is the average of the masks' densities
+likelihood is exact, normalized by construction.  The direct input-to-output connection (the
+paper's "direct" variant) adds a logistic autoregression beside the hidden layers.
+Training minimizes -log p(x), summed over pixels, averaged over the batch.
+Mask ensembles (n_masks > 1): each training step uses the next of several degree draws
+(connectivity-agnostic training; with order_agnostic=True the draws also permute the ordering).
+The model is then the uniform mixture of the masks' densities
     p(x) = (1 / M) sum_m p_m(x)                                                              (4)
-which is itself exactly normalized.  Sampling draws x_o(1), then x_o(2), ... (D network passes).
+which is itself exactly normalized.  Sampling picks a mask m uniformly, then draws x_o(1), x_o(2),
+... from p_m (D network passes).
 """
 import numpy as np
 
@@ -27,9 +33,12 @@ from .base import GenerativeModel
 class MaskedLinear(nn.Linear):
     """y = x (W * M)^T + b: a Linear layer whose weight is multiplied by a fixed 0/1 mask."""
 
-    def __init__(self, in_features, out_features):
-        super().__init__(in_features, out_features)
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__(in_features, out_features, bias=bias)
         self.register_buffer("mask", np.ones((out_features, in_features), dtype=np.float32))
+
+    def set_mask(self, mask):
+        self.mask = ag.backend.to_device(mask.astype(np.float32), self.weight.device)
 
     def forward(self, x):
         return ag.linear(x, self.weight * ag.Tensor(self.mask), self.bias)
@@ -37,60 +46,65 @@ class MaskedLinear(nn.Linear):
 
 class MADE(GenerativeModel):
 
-    def __init__(self, n_input, hidden=(500,), n_masks=1, seed=0):
-        super().__init__(n_input=n_input, hidden=list(hidden), n_masks=n_masks, seed=seed)
-        self.n_input, self.n_masks, self.seed = n_input, n_masks, seed
+    def __init__(self, n_input, hidden=(500,), n_masks=4, order_agnostic=False, direct=True, seed=0):
+        super().__init__(n_input=n_input, hidden=list(hidden), n_masks=n_masks,
+                         order_agnostic=order_agnostic, direct=direct, seed=seed)
+        self.n_input, self.n_masks, self.order_agnostic, self.seed = n_input, n_masks, order_agnostic, seed
         ag.manual_seed(seed)
         sizes = [n_input, *hidden]
-        self.layers = nn.Sequential(*[MaskedLinear(a, b) for a, b in zip(sizes, sizes[1:])],
-                                    MaskedLinear(sizes[-1], n_input))
+        self.hidden_layers = nn.Sequential(*[MaskedLinear(a, b) for a, b in zip(sizes, sizes[1:])])
+        self.output_layer = MaskedLinear(sizes[-1], n_input)
+        self.direct_layer = MaskedLinear(n_input, n_input, bias=False) if direct else None
         self.degrees = [self._draw_degrees(m) for m in range(n_masks)]      # (3), one set per mask
         self.set_mask(0)
 
     def _draw_degrees(self, mask_index):
-        """Degrees of the input (an ordering; the natural one for mask 0) and of each hidden layer."""
+        """Degrees of the inputs (an ordering: the natural one unless order-agnostic) and of each
+        hidden layer, drawn from a generator seeded by (seed, mask_index)."""
         rng = np.random.default_rng([self.seed, mask_index])
         D = self.n_input
-        order = np.arange(1, D + 1) if mask_index == 0 else rng.permutation(D) + 1
-        degrees = [order]
-        for layer in list(self.layers)[:-1]:
+        shuffle = self.order_agnostic and mask_index > 0
+        degrees = [rng.permutation(D) + 1 if shuffle else np.arange(1, D + 1)]
+        for layer in self.hidden_layers:
             low = min(degrees[-1].min(), D - 1)
             degrees.append(rng.integers(low, D, size=layer.out_features))   # in [low, D - 1]
         return degrees
 
     def set_mask(self, mask_index):
-        """Install the masks (3) of one ordering / degree draw."""
+        """Install the masks (3) of one degree draw."""
         degrees = self.degrees[mask_index]
-        layers = list(self.layers)
-        for layer, previous, current in zip(layers[:-1], degrees[:-1], degrees[1:]):
-            layer.mask = (current[:, None] >= previous[None, :]).astype(np.float32)           # (3)
-        layers[-1].mask = (degrees[0][:, None] > degrees[-1][None, :]).astype(np.float32)     # (3)
+        for layer, below, above in zip(self.hidden_layers, degrees[:-1], degrees[1:]):
+            layer.set_mask(above[:, None] >= below[None, :])                  # (3) hidden
+        self.output_layer.set_mask(degrees[0][:, None] > degrees[-1][None, :])  # (3) output
+        if self.direct_layer is not None:
+            self.direct_layer.set_mask(degrees[0][:, None] > degrees[0][None, :])   # (3) direct
         self.active_mask = mask_index
 
     def logits(self, x):
         """logit_d of (2) for a batch (B, D) -> (B, D)."""
         h = x
-        for layer in list(self.layers)[:-1]:
-            h = ag.relu(layer(h))
-        return self.layers[len(self.layers) - 1](h)
+        for layer in self.hidden_layers:
+            h = ag.relu(layer(h))                                              # (B, H_l)
+        logits = self.output_layer(h)                                          # (B, D)
+        return logits if self.direct_layer is None else logits + self.direct_layer(x)
 
     def nll(self, x):
-        """-log p(x) under the active mask, summed over pixels: (B,)                       (1)"""
+        """-log p_m(x) under the active mask m, summed over pixels: (B,)                (1), (2)"""
         return F.binary_cross_entropy_with_logits(self.logits(x), x, reduction="none").sum(axis=1)
 
     def fit(self, X, epochs=None, batch_size=None, lr=None, weight_decay=None, seed=None, progress=True):
-        """Adam on the mean of -log p(x); with several masks, each step uses the next one."""
+        """AdamW on the batch mean of -log p(x); with several masks each step uses the next one."""
         X = self._check(X)
-        optimizer = optim.AdamW(self.parameters(), lr=1e-3 if lr is None else lr,
+        optimizer = optim.AdamW(self.parameters(), lr=3e-3 if lr is None else lr,
                                 weight_decay=1e-2 if weight_decay is None else weight_decay)
-        counter = {"step": 0}
+        steps_done = [0]
 
         def loss(batch):
-            self.set_mask(counter["step"] % self.n_masks)
-            counter["step"] += 1
+            self.set_mask(steps_done[0] % self.n_masks)
+            steps_done[0] += 1
             return self.nll(ag.Tensor(batch)).mean()
 
-        train(self, X, objective_step(loss, optimizer), optimizer, epochs=60 if epochs is None else epochs,
+        train(self, X, objective_step(loss, optimizer), optimizer, epochs=80 if epochs is None else epochs,
               batch_size=100 if batch_size is None else batch_size,
               seed=self.seed if seed is None else seed, progress=progress, description="MADE")
         self.set_mask(0)
@@ -102,28 +116,43 @@ class MADE(GenerativeModel):
             raise ValueError(f"MADE: expected data of shape (n, {self.n_input}), got {X.shape}")
         return X
 
-    def log_prob(self, X, batch_size=1000):
-        """Exact log p(x) in nats, (n,): the average over masks of (1), as in (4)."""
+    def log_prob_per_mask(self, X, batch_size=1000):
+        """log p_m(x) in nats for every mask: (M, n), float64."""
         X = self._check(X)
         per_mask = []
         with ag.no_grad():
             for m in range(self.n_masks):
                 self.set_mask(m)
-                per_mask.append(np.concatenate([-ag.backend.to_numpy(self.nll(ag.Tensor(X[i:i + batch_size])).data)
-                                                for i in range(0, len(X), batch_size)]))
+                chunks = [-self.nll(ag.Tensor(X[i:i + batch_size])).numpy() for i in range(0, len(X), batch_size)]
+                per_mask.append(np.concatenate(chunks))
         self.set_mask(0)
-        stacked = np.stack(per_mask).astype(np.float64)                        # (M, n)
-        return np.logaddexp.reduce(stacked, axis=0) - np.log(self.n_masks)    # (4)
+        return np.stack(per_mask).astype(np.float64)                          # (M, n)
+
+    def log_prob(self, X, batch_size=1000):
+        """Exact log p(x) in nats, (n,): the mixture (4) of the masks' densities (1)."""
+        per_mask = self.log_prob_per_mask(X, batch_size)
+        return np.logaddexp.reduce(per_mask, axis=0) - np.log(self.n_masks)   # (4)
 
     def sample(self, n, seed=None):
-        """Ancestral sampling in the order of mask 0: one network pass per dimension."""
+        """Ancestral sampling from the mixture (4): a uniform mask per sample, then its ordering."""
         rng = np.random.default_rng(self.seed if seed is None else seed)
-        order = np.argsort(self.degrees[0][0])
+        mask_of_sample = rng.integers(self.n_masks, size=n)
+        x = np.zeros((n, self.n_input), dtype=np.float32)
+        for m in range(self.n_masks):
+            rows = np.flatnonzero(mask_of_sample == m)
+            if len(rows):
+                x[rows] = self._sample_with_mask(m, len(rows), rng)
+        self.set_mask(0)
+        return x
+
+    def _sample_with_mask(self, mask_index, n, rng):
+        """n draws from p_m, one network pass per dimension in the mask's ordering (1)."""
+        self.set_mask(mask_index)
         x = np.zeros((n, self.n_input), dtype=np.float32)
         with ag.no_grad():
-            for d in order:
-                probabilities = ag.sigmoid(self.logits(ag.tensor(x))).numpy()[:, d]   # (2)
-                x[:, d] = rng.random(n) < probabilities
+            for d in np.argsort(self.degrees[mask_index][0]):
+                p_one = ag.sigmoid(self.logits(ag.tensor(x))).numpy()[:, d]        # (2)
+                x[:, d] = rng.random(n) < p_one
         return x
 
 
