@@ -8,6 +8,11 @@ with every conditional computed in one pass by a decoder-only transformer:
     Attn(x) = concat_heads softmax(Q K^T / sqrt(d_head) + causal mask) V, then a projection (4)
     causal mask: position t attends to positions <= t only (-inf above the diagonal)        (5)
     logits = W_out LN(h)                      p(s_t+1 | s_<=t) = softmax(logits_t)           (6)
+    MLP(x) = W_2 GELU(W_1 x),  GELU(x) ~ 0.5 x (1 + tanh(c (x + k x^3))),  c = sqrt(2/pi),
+    k = 0.044715 (GPT-2's tanh approximation)                                                (7)
+GELU and the masked softmax of (4)-(5) are single Functions here (forward in place on arrays,
+backward as Tensor operations, so still twice differentiable): they act on the step's largest
+tensors, (B, T, 4C) and (B, H, T, T), where a chain of small ops would allocate one array each.
 Training minimizes the cross-entropy of next-token prediction.  Generation samples one token at a
 time from softmax(logits / temperature), optionally keeping only the top-k logits, feeding each
 sample back in (cropped to the last block_size tokens).
@@ -17,12 +22,134 @@ import math
 import numpy as np
 
 import autograd as ag
-from autograd import nn, optim
+from autograd import Function, nn, optim
 from autograd.nn import functional as F
 
 from ..train import objective_step, train
 from ..zoo import Entry, register
 from .base import GenerativeModel
+
+
+GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715
+
+
+def _gelu_slope(x, tanh):
+    """gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2),  t = tanh(c (x + k x^3))   (7)"""
+    t = tanh(GELU_C * (x + GELU_K * x * x * x))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (GELU_C * (1 + 3 * GELU_K * x * x))
+
+
+def _gelu_curvature(x, tanh):
+    """gelu''(x) = (1 - t^2) (a - x t a^2 + 3 c k x^2),  a = c (1 + 3 k x^2)"""
+    t = tanh(GELU_C * (x + GELU_K * x * x * x))
+    a = GELU_C * (1 + 3 * GELU_K * x * x)
+    return (1 - t * t) * (a - x * t * a * a + 3 * GELU_C * GELU_K * x * x)
+
+
+class GELU(Function):
+    """y = 0.5 x (1 + tanh(c (x + k x^3))), GPT-2's GELU, in one node (the MLP's largest tensor)  (7)"""
+
+    def forward(self, x):                          # in place: one temporary
+        y = x * x
+        y *= GELU_K
+        y += 1
+        y *= x
+        y *= GELU_C
+        self.xp.tanh(y, out=y)                                    # tanh(c (x + k x^3))
+        y += 1
+        y *= 0.5
+        y *= x
+        return y
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return GELUGrad()(gy, x)
+
+
+class GELUGrad(Function):
+    """gx = gy gelu'(x) in one node;  d/dgy = gelu'(x),  d/dx = gy gelu''(x)"""
+
+    def forward(self, gy, x):                      # _gelu_slope on arrays, in place: 2 temporaries
+        x2 = x * x
+        t = GELU_K * x2
+        t += 1
+        t *= GELU_C * x
+        self.xp.tanh(t, out=t)                                    # t = tanh(c (x + k x^3))
+        slope = t * t
+        self.xp.subtract(1, slope, out=slope)                     # 1 - t^2
+        x2 *= 3 * GELU_K * GELU_C
+        x2 += GELU_C                                              # c (1 + 3 k x^2)
+        slope *= x2
+        slope *= 0.5 * x
+        t += 1
+        t *= 0.5
+        slope += t
+        slope *= gy
+        return slope
+
+    def backward(self, g):
+        gy, x = self.inputs
+        needs_gy, needs_x = self.needs_input_grad
+        return (g * _gelu_slope(x, ag.tanh) if needs_gy else None,
+                g * gy * _gelu_curvature(x, ag.tanh) if needs_x else None)
+
+
+_FUTURE_MASKS = {}
+
+
+def _future_mask(T, xp, dtype):
+    """(T, T): 0 where key <= query, -inf above the diagonal, built once per length      (5)"""
+    key = (T, xp.__name__, np.dtype(dtype).str)
+    if key not in _FUTURE_MASKS:
+        above = xp.triu(xp.ones((T, T), dtype=bool), k=1)
+        _FUTURE_MASKS[key] = xp.where(above, -np.inf, 0).astype(dtype)
+    return _FUTURE_MASKS[key]
+
+
+class CausalSoftmax(Function):
+    """y = softmax(scale s + future mask) over keys, in one node                          (4), (5)
+
+    Backward: gs = scale y (gy - sum_keys gy y)  (masked entries have y = 0, so get no gradient).
+    """
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, scores):
+        z = scores * self.scale
+        z += _future_mask(scores.shape[-1], self.xp, scores.dtype)
+        z -= z.max(axis=-1, keepdims=True)
+        self.xp.exp(z, out=z)
+        z /= z.sum(axis=-1, keepdims=True)
+        return z
+
+    def backward(self, gy):
+        return SoftmaxGrad(self.scale)(gy, self.output)
+
+
+class SoftmaxGrad(Function):
+    """gs = scale y (gy - r),  r = sum_keys gy y:  softmax's backward as one node.
+
+    d/dgy = SoftmaxGrad(g, y) again;  d/dy = scale (g (gy - r) - gy sum_keys g y).
+    """
+
+    def __init__(self, scale):
+        self.scale = scale
+
+    def forward(self, gy, y):
+        gs = gy - (gy * y).sum(axis=-1, keepdims=True)
+        gs *= y
+        gs *= self.scale
+        return gs
+
+    def backward(self, g):
+        gy, y = self.inputs
+        needs_gy, needs_y = self.needs_input_grad
+        g_gy = SoftmaxGrad(self.scale)(g, y) if needs_gy else None
+        if not needs_y:
+            return g_gy, None
+        r = (gy * y).sum(axis=-1, keepdims=True)
+        return g_gy, self.scale * (g * (gy - r) - gy * (g * y).sum(axis=-1, keepdims=True))
 
 
 class CausalSelfAttention(nn.Module):
@@ -39,10 +166,8 @@ class CausalSelfAttention(nn.Module):
         head = C // self.n_head
         qkv = self.qkv(x).reshape(B, T, 3, self.n_head, head).transpose(2, 0, 3, 1, 4)   # (3, B, H, T, d)
         q, k, v = qkv[0], qkv[1], qkv[2]                                                  # (B, H, T, d)
-        scores = (q @ k.swapaxes(-1, -2)) * (1.0 / math.sqrt(head))                      # (B, H, T, T)  (4)
-        future = np.triu(np.ones((T, T), dtype=bool), k=1)
-        scores = ag.where(ag.backend.to_device(future, x.device), float("-inf"), scores)   # (5)
-        attended = ag.softmax(scores, axis=-1) @ v                                        # (B, H, T, d)  (4)
+        weights = CausalSoftmax(1 / math.sqrt(head))(q @ k.swapaxes(-1, -2))             # (B, H, T, T)  (4), (5)
+        attended = weights @ v                                                            # (B, H, T, d)  (4)
         return self.proj(attended.transpose(0, 2, 1, 3).reshape(B, T, C))               # (B, T, C)
 
 
@@ -54,11 +179,12 @@ class Block(nn.Module):
         self.ln1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head)
         self.ln2 = nn.LayerNorm(n_embd)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd))
+        self.fc = nn.Linear(n_embd, 4 * n_embd)
+        self.fc_out = nn.Linear(4 * n_embd, n_embd)
 
     def forward(self, h):
         h = h + self.attn(self.ln1(h))                                                    # (3)
-        return h + self.mlp(self.ln2(h))                                                  # (3)
+        return h + self.fc_out(GELU()(self.fc(self.ln2(h))))                              # (3), (7)
 
 
 class GPT(nn.Module):
@@ -123,18 +249,24 @@ class CharTransformer(GenerativeModel):
         inputs, targets = self._windows(tokens, starts)
         return F.cross_entropy(self.gpt(inputs), targets)
 
-    def fit(self, text, steps=None, batch_size=None, lr=None, weight_decay=None, seed=None, progress=True):
-        """AdamW on random windows of `text` (defaults: 3,000 steps, batch 32, lr 1e-3)."""
+    def fit(self, text, steps=None, batch_size=None, lr=None, weight_decay=None, seed=None, progress=True,
+            checkpoint=None, checkpoint_every=None, resume=None):
+        """AdamW on random windows of `text` (defaults: 3,000 steps, batch 32, lr 1e-3, PyTorch's
+        weight decay 0.01).  checkpoint / checkpoint_every (steps) / resume go to `train`, so a long
+        run can be stopped and continued; the loss history is kept in `self.history`."""
         tokens = self.encode(text)
         if len(tokens) <= self.block_size + 1:
             raise ValueError(f"CharTransformer.fit: text of {len(tokens)} characters is shorter than "
                              f"one window of {self.block_size + 1}")
         optimizer = optim.AdamW(self.parameters(), lr=1e-3 if lr is None else lr,
-                                weight_decay=0.1 if weight_decay is None else weight_decay)
+                                weight_decay=0.01 if weight_decay is None else weight_decay)
         starts = np.arange(len(tokens) - self.block_size - 1)
-        train(self, starts, objective_step(lambda batch: self.loss(tokens, batch), optimizer), optimizer,
-              steps=3000 if steps is None else steps, batch_size=32 if batch_size is None else batch_size,
-              seed=self.seed if seed is None else seed, progress=progress, description="CharTransformer")
+        step = objective_step(lambda batch: self.loss(tokens, batch), optimizer)
+        self.history = train(self, starts, step, optimizer, steps=3000 if steps is None else steps,
+                             batch_size=32 if batch_size is None else batch_size,
+                             seed=self.seed if seed is None else seed, progress=progress,
+                             description="CharTransformer", checkpoint=checkpoint,
+                             checkpoint_every=checkpoint_every, resume=resume)
         return self
 
     def bits_per_char(self, text, batch_size=32):
@@ -152,12 +284,13 @@ class CharTransformer(GenerativeModel):
         """Continue `prompt` by sampling max_new_tokens characters."""
         rng = np.random.default_rng(self.seed if seed is None else seed)
         tokens = list(self.encode(prompt)) or [self.index["\n"]]
+        first_new = len(tokens)
         with ag.no_grad():
             for _ in range(max_new_tokens):
                 context = np.array([tokens[-self.block_size:]])
                 logits = self.gpt(context).numpy()[0, -1, :UNKNOWN]      # never emit the unknown token
                 tokens.append(_sample_token(logits, temperature, top_k, rng))
-        return self.decode(tokens[len(self.encode(prompt)):])
+        return self.decode(tokens[first_new:])
 
     def sample(self, n, seed=None):
         """n characters generated from a newline."""
