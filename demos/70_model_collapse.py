@@ -10,7 +10,7 @@ Fit, sample, refit on the samples, repeat (minigen.models.collapse):
 3. A VAE on the digits refit on 1,497 of its own decoded samples per generation: total pixel variance,
    the mass far from the mean, and sample grids at a few generations.
 
-Expected wall time on a 2-core CPU: about 1.5 minutes (quick: about 15 s).
+Expected wall time on a 2-core CPU: about 40 s (quick: about 10 s).
 """
 import os
 
