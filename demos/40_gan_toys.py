@@ -55,7 +55,7 @@ def draw_run(toy, loss, X, snapshots, samples, history, out_dir):
 
 def main(quick=False, out_dir="out"):
     if quick:
-        plan, seeds, steps = [("8gaussians", "nonsaturating")], [0], 150
+        plan, seeds, steps = [("8gaussians", "nonsaturating")], [0], 400
     else:
         plan = [(toy, loss) for toy in ("8gaussians", "25gaussians")
                 for loss in ("nonsaturating", "wgan-gp", "minimax")]
