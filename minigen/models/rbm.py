@@ -138,9 +138,12 @@ class RBM(GenerativeModel):
                      (self.W.data, self.vbias.data, self.hbias.data, self.base_vbias))
 
     # -- conditionals and Gibbs sampling ---------------------------------------------------------
-    def _sample_hidden(self, v, rng):
-        """(p(h = 1 | v), a binary sample) by (4)."""
-        logits = v @ self.W.data + self.hbias.data                                            # (4), (n, H)
+    def _hidden_logits(self, v):
+        return v @ self.W.data + self.hbias.data                                              # (4), (n, H)
+
+    def _sample_hidden(self, v, rng, logits=None):
+        """(p(h = 1 | v), a binary sample) by (4); `logits` when the caller already has them."""
+        logits = self._hidden_logits(v) if logits is None else logits
         return kernel("sample_bernoulli")(logits, rng.random(logits.shape, dtype=logits.dtype))
 
     def _sample_visible(self, h, rng):
@@ -191,8 +194,9 @@ class RBM(GenerativeModel):
 
     def _cd_gradients(self, v_data, k, persistent, rng):
         """The update (6) with a negative phase from CD-k or PCD, as gradients of
-        mean F(v_data) - mean F(v_model) -> ((dW, db, dc), v_model)."""
-        hidden_data, h = self._sample_hidden(v_data, rng)
+        mean F(v_data) - mean F(v_model) -> ((dW, db, dc), v_model, that gap)."""
+        data_logits = self._hidden_logits(v_data)
+        hidden_data, h = self._sample_hidden(v_data, rng, data_logits)
         if persistent:
             h = self._sample_hidden(self.persistent_chains, rng)[1]
         for sweep in range(k):
@@ -201,17 +205,19 @@ class RBM(GenerativeModel):
                 h = self._sample_hidden(v_model, rng)[1]
         if persistent:
             self.persistent_chains = v_model
-        hidden_model = kernel("sigmoid")(v_model @ self.W.data + self.hbias.data)        # probabilities
+        model_logits = self._hidden_logits(v_model)
+        hidden_model = kernel("sigmoid")(model_logits)                                   # probabilities
         n_data, n_model = len(v_data), len(v_model)
         grad_W = v_model.T @ hidden_model / n_model - v_data.T @ hidden_data / n_data    # (6), (D, H)
         grad_b = v_model.mean(axis=0) - v_data.mean(axis=0)
         grad_c = hidden_model.mean(axis=0) - hidden_data.mean(axis=0)
-        return (grad_W, grad_b, grad_c), v_model
+        gap = (self._free_energy_of(v_data, data_logits).mean()
+               - self._free_energy_of(v_model, model_logits).mean())
+        return (grad_W, grad_b, grad_c), v_model, gap
 
-    def _free_energy_gap(self, v_data, v_model):
-        with autograd.no_grad():
-            gap = self.free_energy(v_data).mean() - self.free_energy(v_model).mean()
-        return float(gap)
+    def _free_energy_of(self, v, hidden_logits):
+        """F(v) of (2) from the hidden logits c + v'W already computed for (4): no second matmul."""
+        return -self._visible_term(v, self.vbias.data) - kernel("softplus")(hidden_logits).sum(axis=1)
 
     def fit(self, X, epochs=None, batch_size=None, lr=None, k=1, persistent=False, momentum=None,
             weight_decay=None, seed=None, progress=True, lr_decay=None, checkpoint=None, resume=None):
@@ -221,7 +227,8 @@ class RBM(GenerativeModel):
                       a pair (initial, final): switched after 5 epochs
         weight_decay  L2 penalty on W (not on the biases); None: 1e-4
         lr_decay      True: the learning rate falls linearly to 0 over the run (Tieleman 2008)
-        Returns self; `self.history` holds mean F(v_data) - mean F(v_model) per logged step.
+        Returns self; `self.history` holds mean F(v_data) - mean F(v_model) per logged step, at the
+        parameters that step's update (6) was computed from.
         """
         defaults = DEFAULTS[self.visible]
         epochs = defaults["epochs"] if epochs is None else epochs
@@ -249,12 +256,12 @@ class RBM(GenerativeModel):
                 opt.hyperparameters["momentum"] = (initial_momentum if opt.step_count < 5 * steps_per_epoch
                                                    else final_momentum)
                 opt.lr = lr * (1 - opt.step_count / total_steps) if lr_decay else lr
-            grads, v_model = self._cd_gradients(batch, k, persistent, rng)
+            grads, _, gap = self._cd_gradients(batch, k, persistent, rng)
             for p, g in zip((self.W, self.vbias, self.hbias), grads):
                 p.grad = autograd.Tensor(g)
             weight_opt.step()
             bias_opt.step()
-            return {"free_energy_gap": self._free_energy_gap(batch, v_model)}
+            return {"free_energy_gap": gap}             # on the device: the loop reads it back lazily
 
         self.history = train(self, X, step, [weight_opt, bias_opt], epochs=epochs, batch_size=batch_size,
                              seed=seed, progress=progress, checkpoint=checkpoint, resume=resume,

@@ -134,10 +134,11 @@ def test_cd_update_is_the_gradient_of_the_free_energy_gap(visible, persistent):
     v_data = (np.random.default_rng(0).random((8, 5)) < 0.5).astype(np.float32)
     if persistent:
         rbm.persistent_chains = np.ones((6, 5), dtype=np.float32)
-    grads, v_model = rbm._cd_gradients(v_data, 2, persistent, np.random.default_rng(1))
+    grads, v_model, returned_gap = rbm._cd_gradients(v_data, 2, persistent, np.random.default_rng(1))
     gap = (rbm.free_energy(autograd.tensor(v_data)).mean()
            - rbm.free_energy(autograd.tensor(v_model)).mean())
     expected = autograd.grad(gap, [rbm.W, rbm.vbias, rbm.hbias])
+    np.testing.assert_allclose(returned_gap, gap.data, rtol=1e-5, atol=1e-5)
     for got, want in zip(grads, expected):
         np.testing.assert_allclose(got, want.data, rtol=1e-5, atol=1e-6)
     if persistent:
