@@ -260,7 +260,8 @@ def _root_grad(out, grad):
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                f"this output has shape {out.shape}")
         return Tensor(backend.array_module(out.data).ones_like(out.data))
-    grad = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=out.dtype))
+    if not isinstance(grad, Tensor):                     # on out's device: np.asarray would copy a
+        grad = Tensor(backend.array_module(out.data).asarray(grad, dtype=out.dtype))   # CuPy array back
     if grad.shape != out.shape:
         raise RuntimeError(f"backward: grad of shape {grad.shape} for an output of shape {out.shape}")
     return grad

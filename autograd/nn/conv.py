@@ -92,8 +92,9 @@ class _BatchNorm(Module):
         updating = self.training and self.track_running_stats
         if updating:
             self.num_batches_tracked += 1
-        # momentum=None is PyTorch's cumulative average: the k-th batch gets weight 1/k
-        momentum = (1 / float(self.num_batches_tracked) if updating and self.momentum is None
+        # momentum=None is PyTorch's cumulative average: the k-th batch gets weight 1/k, kept as a
+        # device scalar (float() on a CuPy counter would sync with the GPU every forward)
+        momentum = (1 / self.num_batches_tracked if updating and self.momentum is None
                     else self.momentum)
         return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             training=self.training or not self.track_running_stats,

@@ -5,7 +5,7 @@ Losses take `reduction="mean" | "sum" | "none"` as PyTorch's do.
 import numpy as np
 
 from .. import random
-from ..backend import array_module, kernel
+from ..backend import array_module, kernel, to_device
 from ..function import Function
 from ..ops import linear, log_softmax, mean, reshape, sigmoid, sqrt, var
 from ..ops.conv import avg_pool2d, conv2d, conv_transpose2d, upsample_nearest
@@ -58,7 +58,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
 
 def cross_entropy(logits, targets, reduction="mean"):
     """-log softmax(logits)[target] for logits (N, C) or (N, T, C) and integer targets (N,) / (N, T)."""
-    target_array = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    target_array = _index_array(targets, logits)
     if logits.shape[:-1] != target_array.shape:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
                          f"{logits.shape[:-1]}, got {target_array.shape}")
@@ -92,10 +92,17 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
+def _index_array(indices, like):
+    """Integer indices (a Tensor, an array or a list) as an array on the device of Tensor `like`."""
+    index = indices.data if isinstance(indices, Tensor) else indices
+    return to_device(index if hasattr(index, "shape") else np.asarray(index), like.device)
+
+
 def embedding(indices, weight):
     """Rows of `weight` (V, D) picked by integer `indices` (any shape) -> (..., D).  Repeated
     indices add their gradients."""
-    index = indices.data if isinstance(indices, Tensor) else np.asarray(indices)
+    index = _index_array(indices, weight)
+    # the one deliberate host sync: CuPy wraps out-of-range indices silently, so the bounds are read
     if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
         raise IndexError(f"embedding: indices must lie in [0, {weight.shape[0]}), "
                          f"got [{int(index.min())}, {int(index.max())}]")
