@@ -43,12 +43,15 @@ def objective_step(loss_fn, optimizer, clip_grad_norm=None):
 
 
 def clip_gradients(params, max_norm):
-    """Scale all gradients together so that their global L2 norm is at most `max_norm`."""
+    """Scale all gradients together so that their global L2 norm is at most `max_norm`; returns
+    the norm before clipping.  The norm stays on the device (no GPU sync per step): every gradient
+    is multiplied by min(1, max_norm / norm), exactly 1 when the norm is already below."""
     grads = [p.grad.data for p in params if p.grad is not None]
-    norm = math.sqrt(sum(float((g * g).sum()) for g in grads))
-    if norm > max_norm:
-        for g in grads:
-            g *= max_norm / (norm + 1e-12)
+    xp = autograd.backend.array_module(grads[0])
+    norm = xp.sqrt(sum((g * g).sum(dtype=xp.float64) for g in grads))
+    scale = xp.minimum(1.0, max_norm / (norm + 1e-12))
+    for g in grads:
+        g *= scale.astype(g.dtype)
     return norm
 
 
