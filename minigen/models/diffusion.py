@@ -209,7 +209,7 @@ def standardization(X):
     return shift.astype(np.float32), spread if spread > 0 else 1.0
 
 
-def _generator(seed, device):
+def sample_generator(seed, device):
     """A fresh generator for `seed`, or the library's seeded one when seed is None."""
     if seed is None:
         return autograd.random.generator(device)
@@ -377,7 +377,7 @@ class DDPM(GenerativeModel):
         if variance not in VARIANCES:
             raise ValueError(f"DDPM.sample: variance must be one of {VARIANCES}, got {variance!r}")
         device = autograd.backend.default_device()
-        generator = _generator(seed, device)
+        generator = sample_generator(seed, device)
         x = generator.standard_normal((int(n), *self.data_shape), dtype=np.float32)   # x_T
         if method in ("sde", "ode"):
             from .score import VPSDE

@@ -37,7 +37,7 @@ from autograd.tensor import Tensor
 from ..train import objective_step, train
 from ..zoo import Entry, register
 from .base import GenerativeModel
-from .diffusion import _generator, cosine_decay, default_denoiser, standardization
+from .diffusion import cosine_decay, default_denoiser, sample_generator, standardization
 
 SDE_METHODS = ("sde", "ode")
 
@@ -215,7 +215,7 @@ class NCSN(GenerativeModel):
 
         record_every: also return the states every that many Langevin steps, (k, n, *data_shape).
         """
-        generator = _generator(seed, autograd.backend.default_device())
+        generator = sample_generator(seed, autograd.backend.default_device())
         x = generator.standard_normal((int(n), *self.data_shape), dtype=np.float32) * np.float32(self.sigmas[0])
         result = annealed_langevin(self.score, x, self.sigmas, steps_per_sigma, step_lr, generator,
                                    denoise, record_every)
