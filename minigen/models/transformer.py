@@ -354,7 +354,7 @@ register(Entry(
     model_class=CharTransformer,
     build=lambda data_shape, args: CharTransformer(seed=args.get("seed", 0)),
     data="text",
-    fit_kwargs=lambda args: {"steps": 100} if args.get("quick") else {},
+    fit_kwargs=lambda args: {"steps": 30} if args.get("quick") else {},
     evaluate=lambda model, text: {"bits_per_char": model.bits_per_char(text)},
     description="character-level transformer on the Python language reference",
 ))
