@@ -3,8 +3,14 @@ side by side in one run, with the peers a user would pick instead (PyTorch eager
 BernoulliRBM) when they are importable.  Each time is the median of repeats after a warm-up call,
 with the GPU synchronized before every clock read.  Workloads that need a model that has not landed
 yet are skipped with a note naming it.
+
+BLAS and PyTorch's CPU pool run on `--threads` threads (1 by default): on a shared or small machine
+multithreaded BLAS is a lottery (one batched float32 matmul of the conv row took 27 ms on one
+thread and 3.3 s on two threads of two loaded cores).  `--clock process` reads process CPU time
+instead of wall time, which a loaded machine's preemption does not inflate (CPU backends only).
 """
 import argparse
+import functools
 import json
 import os
 import platform
@@ -19,7 +25,21 @@ from . import engine, workloads
 BACKENDS = ("numpy", "numba", "cupy")
 
 
-def measure(make, repeats):
+CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
+
+
+def limit_threads(threads):
+    """BLAS (and PyTorch's intra-op pool, when torch is there) on `threads` threads, as a context."""
+    from threadpoolctl import threadpool_limits    # installed with scikit-learn
+    try:
+        import torch
+        torch.set_num_threads(threads)
+    except ImportError:
+        pass
+    return threadpool_limits(threads)
+
+
+def measure(make, repeats, clock=time.perf_counter):
     """Median seconds of `step()` over `repeats` calls after one warm-up; None if `make` is None."""
     made = make()
     if made is None:
@@ -29,10 +49,10 @@ def measure(make, repeats):
     sync()
     times = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         step()
         sync()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return statistics.median(times)
 
 
@@ -63,7 +83,7 @@ def versions():
     return info
 
 
-def vae_rows(backends, quick, repeats):
+def vae_rows(backends, quick, repeats, measure):
     rows = []
     sizes = {"digits": (64, 64, 8, 32)} if quick else engine.SIZES
     for size, (D, H, Z, B) in sizes.items():
@@ -109,6 +129,9 @@ def parse(argv):
     parser.add_argument("--quick", action="store_true", help="few repeats and small sizes (a smoke test)")
     parser.add_argument("--out", help="also write the result (JSON with --json, else markdown) to FILE")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per workload")
+    parser.add_argument("--threads", type=int, default=1, help="BLAS and torch CPU threads (default 1)")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or process CPU time (steadier on a loaded machine; CPU only)")
     args = parser.parse_args(argv)
     unknown = set(args.backends.split(",")) - set(BACKENDS)
     if unknown:
@@ -124,11 +147,14 @@ def main(argv=None):
         return int(exit_.code or 0)
     repeats = args.repeats or (3 if args.quick else 20)
     backends = available_backends(args.backends.split(","))
-    result = {"versions": versions(), "repeats": repeats, "quick": args.quick}
+    result = {"versions": versions(), "repeats": repeats, "quick": args.quick, "threads": args.threads,
+              "clock": args.clock}
     result["numba_compile_s"] = workloads.numba_compile_times(args.quick) if "numba" in backends else {}
-    result["rows"] = (vae_rows(backends, args.quick, repeats)
-                      + workloads.model_rows(backends, args.quick, max(1, repeats // 4), measure)
-                      + workloads.kernel_rows(backends, args.quick, repeats, measure))
+    timed = functools.partial(measure, clock=CLOCKS[args.clock])
+    with limit_threads(args.threads):
+        result["rows"] = (vae_rows(backends, args.quick, repeats, timed)
+                          + workloads.model_rows(backends, args.quick, max(1, repeats // 4), timed)
+                          + workloads.kernel_rows(backends, args.quick, repeats, timed))
     from autograd import backend
     backend.set_backend("numpy")
     text = json.dumps(result, indent=1) if args.json else report(result)
@@ -142,7 +168,8 @@ def main(argv=None):
 def report(result):
     info = ", ".join(f"{k} {v}" for k, v in result["versions"].items() if v is not None)
     compile_times = ", ".join(f"{k} {v:.2f} s" for k, v in result["numba_compile_s"].items())
-    return "\n".join([f"machine: {info}", f"median of {result['repeats']} repeats after a warm-up"
+    return "\n".join([f"machine: {info}", f"median of {result['repeats']} repeats after a warm-up, "
+                      f"{result['clock']} clock, {result['threads']} BLAS/torch thread(s)"
                       + (" (--quick: small sizes)" if result["quick"] else ""),
                       f"numba first-call compile (or cache load): {compile_times or '-'}", "",
                       format_table(result["rows"]),

@@ -4,15 +4,15 @@ Each kernel is one compiled pass over memory where NumPy makes several (the fuse
 updates read each parameter, gradient and state element once).  Only kernels measured at least 2x
 faster than their reference at the benchmark's sizes are here; the rest of the table is the NumPy
 reference (benchmarks/RESULTS.md says what was measured and removed: the elementwise sigmoid,
-softplus and BCE lose to NumPy's vectorized exp/log1p, and the Langevin and DDPM steps on
-digit-size batches are dominated by the call itself).  The compiled loops work on flat
+softplus and BCE lose to NumPy's vectorized exp/log1p, the Langevin and DDPM steps on
+digit-size batches are dominated by the call itself, im2col is one strided copy in NumPy already,
+and the float64 exp of sample_bernoulli kept it at 1.5x).  The compiled loops work on flat
 C-contiguous arrays; a call that falls outside what a loop handles (non-contiguous, mismatched shapes
 or dtypes, CuPy arrays) goes to the NumPy reference, so the result never depends on it.
 
 Scalars are cast to the array's dtype before they enter a loop and no literal appears inside one,
 so float32 stays float32 and the arithmetic is done in the reference's order (LLVM may fuse a
-multiply-add, so results agree with the reference to float rounding, not always bit for bit; the
-Bernoulli samples agree exactly, see reference.sample_bernoulli).
+multiply-add, so results agree with the reference to float rounding, not always bit for bit).
 Nothing compiles at import: `@njit(cache=True)` without signatures compiles on the first call for
 each dtype and keeps the machine code in NUMBA_CACHE_DIR (a user cache directory when the package
 directory is read-only).
@@ -44,12 +44,12 @@ from numba import njit  # noqa: E402  (after NUMBA_CACHE_DIR is settled)
 
 # -- helpers --------------------------------------------------------------------------------
 
-def _flat(*arrays, same_dtype=True):
-    """Flat views of same-shape C-contiguous float arrays (of one dtype), or None if any is not."""
+def _flat(*arrays):
+    """Flat views of same-shape C-contiguous float arrays of one dtype, or None if any is not."""
     first = arrays[0]
     for a in arrays:
         if (type(a) is not np.ndarray or a.shape != first.shape or a.dtype.kind != "f"
-                or (same_dtype and a.dtype != first.dtype) or not a.flags.c_contiguous):
+                or a.dtype != first.dtype or not a.flags.c_contiguous):
             return None
     return [a.reshape(-1) for a in arrays]
 
@@ -135,60 +135,7 @@ def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):
     _rmsprop(*flat, t(lr), t(alpha), t(1 - alpha), t(eps), t(weight_decay))
 
 
-# -- sampling steps (the caller passes the uniforms / noise) --------------------------------
-
-@njit(cache=True, error_model="numpy")
-def _sample_bernoulli(logits, uniforms, probs, samples, one, zero):
-    for i in range(logits.size):
-        x = np.float64(logits[i])
-        e = np.exp(-abs(x))                              # in (0, 1]: never overflows
-        p = 1.0 / (1.0 + e) if x >= 0 else e / (1.0 + e) # p = sigmoid(logits), in float64
-        probs[i] = p
-        samples[i] = one if uniforms[i] < p else zero    # s = 1[u < p]
-
-
-def sample_bernoulli(logits, uniforms):
-    flat = _flat(logits, uniforms, same_dtype=False)
-    if flat is None:
-        return reference.sample_bernoulli(logits, uniforms)
-    probs, samples = np.empty_like(logits), np.empty_like(logits)
-    t = logits.dtype.type
-    _sample_bernoulli(*flat, probs.reshape(-1), samples.reshape(-1), t(1), t(0))
-    return probs, samples
-
-
-# -- convolution: patches to columns and back -----------------------------------------------
-
-@njit(cache=True, error_model="numpy")
-def _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
-    n_images, channels, height, width = x.shape
-    zero = x.dtype.type(0)
-    for n in range(n_images):
-        for c in range(channels):
-            for i in range(kh):
-                for j in range(kw):
-                    row = (c * kh + i) * kw + j
-                    for oh in range(out_h):
-                        ih = oh * sh - ph + i * dh
-                        row_inside = 0 <= ih < height
-                        for ow in range(out_w):
-                            iw = ow * sw - pw + j * dw
-                            inside = row_inside and 0 <= iw < width
-                            cols[n, row, oh * out_w + ow] = x[n, c, ih, iw] if inside else zero
-
-
-def im2col(x, kernel_size, stride, padding, dilation):
-    """cols[n, (c, i, j), (oh, ow)] = x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw]   (N, C*kh*kw, OH*OW)"""
-    if type(x) is not np.ndarray or x.ndim != 4 or x.dtype.kind != "f":
-        return reference.im2col(x, kernel_size, stride, padding, dilation)
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
-    out_h = reference.conv_output_size(h, kh, sh, ph, dh)
-    out_w = reference.conv_output_size(w, kw, sw, pw, dw)
-    cols = np.empty((n, c * kh * kw, out_h * out_w), dtype=x.dtype)
-    _im2col(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w)
-    return cols
-
+# -- convolution: columns back to patches -----------------------------------------------
 
 @njit(cache=True, error_model="numpy")
 def _col2im(cols, x, kh, kw, sh, sw, ph, pw, dh, dw, out_h, out_w):
@@ -225,7 +172,5 @@ KERNELS = {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
     "rmsprop_update": rmsprop_update,
-    "sample_bernoulli": sample_bernoulli,
-    "im2col": im2col,
     "col2im": col2im,
 }
