@@ -9,8 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd
-from minigen.models.transformer import (VOCABULARY, CausalSoftmax, CharTransformer, GELU, PixelTransformer,
-                                        UNKNOWN)
+from autograd.nn import functional as F
+from minigen.models.transformer import (VOCABULARY, CausalSoftmax, CharTransformer, FusedLayerNorm, GELU,
+                                        PixelTransformer, UNKNOWN)
 from tests.strategies import float64_arrays, shapes
 
 
@@ -35,6 +36,19 @@ def test_causal_softmax_is_masked_scaled_softmax_and_twice_differentiable(data, 
     leaf = autograd.tensor(scores, requires_grad=True)
     assert autograd.gradcheck(lambda t: CausalSoftmax(scale)(t), (leaf,))
     assert autograd.gradgradcheck(lambda t: CausalSoftmax(scale)(t), (leaf,))
+
+
+@given(data=st.data(), width=st.integers(2, 5))
+def test_fused_layer_norm_matches_layer_norm_and_is_twice_differentiable(data, width):
+    lead = data.draw(shapes(min_dims=0, max_dims=2))
+    x, weight, bias = (data.draw(float64_arrays(shape)) for shape in (lead + (width,), (width,), (width,)))
+    x = x + np.linspace(0, 1, width)                                   # never a constant row
+    fused = FusedLayerNorm(1e-5)(autograd.tensor(x), autograd.tensor(weight), autograd.tensor(bias))
+    np.testing.assert_allclose(fused.data, F.layer_norm(autograd.tensor(x), width, autograd.tensor(weight),
+                                                        autograd.tensor(bias)).data, rtol=1e-10, atol=1e-10)
+    leaves = tuple(autograd.tensor(a, requires_grad=True) for a in (x, weight, bias))
+    assert autograd.gradcheck(lambda *t: FusedLayerNorm(1e-5)(*t), leaves)
+    assert autograd.gradgradcheck(lambda *t: FusedLayerNorm(1e-5)(*t), leaves)
 
 
 def tiny_char_model(block_size=12, seed=0):
