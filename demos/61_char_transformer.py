@@ -18,7 +18,7 @@ from minigen.data import text_corpus
 from minigen.models.transformer import VOCABULARY, CharTransformer
 
 QUICK = {"model": {"n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 32},
-         "fit": {"steps": 120, "batch_size": 16, "lr": 3e-3}, "valid_characters": 8000}
+         "fit": {"steps": 150, "batch_size": 16, "lr": 3e-3}, "valid_characters": 8000}
 FULL = {"model": {"n_layer": 2, "n_head": 4, "n_embd": 128, "block_size": 128},
         "fit": {"steps": 3000, "batch_size": 32, "lr": 1e-3}, "valid_characters": None}
 
@@ -31,9 +31,10 @@ def main(quick=False, out_dir="out"):
     model.fit(train_text, progress=False, **settings["fit"])
     seconds = time.perf_counter() - started
     losses = model.history["loss"]
-    plots.loss_curves({"training loss (nats per character)": losses},
-                      os.path.join(out_dir, "61_char_transformer_loss.png"),
-                      title="Character transformer: next-character cross-entropy")
+    recorded_steps = [1] + [10 * i for i in range(1, len(losses))]            # train() logs every 10 steps
+    plots.line_plot(recorded_steps, {"training loss": losses}, os.path.join(out_dir, "61_char_transformer_loss.png"),
+                    xlabel="step", ylabel="nats per character", hlines={"log(vocabulary size)": math.log(len(VOCABULARY) + 1)},
+                    title="Character transformer: next-character cross-entropy")
     generated = model.generate("def ", 400, temperature=0.8, top_k=10, seed=0)
     with open(os.path.join(out_dir, "61_char_transformer_sample.txt"), "w") as handle:
         handle.write("def " + generated + "\n")
