@@ -410,22 +410,26 @@ class DDPM(GenerativeModel):
         return -eps / np.float32(math.sqrt(1 - abar))
 
     # -- the variational bound ----------------------------------------------------------------
-    def nll_bound(self, X, levels=2, variance="small", batch_size=500, seed=0):
+    def nll_bound(self, X, levels=2, variance="small", batch_size=500, seed=0, return_terms=False):
         """(8): an upper bound on -log P(X), in nats per example (n,), for data with `levels`
         evenly spaced values in [0, 1] (2 for binarized digits, 17 for sklearn's digits).
 
         Bounds the discrete probability of each example under the decoder (8); every term is exact
-        except the one-sample Monte Carlo draw of x_t for each L_{t-1}.
+        except the one-sample Monte Carlo draw of x_t for each L_{t-1}.  return_terms: also the
+        per-example L_T, sum_t L_{t-1} and L_0 in a dict.
         """
-        from scipy.special import log_ndtr
         X = self._check_data(X, "nll_bound")
+        values = np.round(X * (levels - 1))                                         # bin index per pixel
+        if np.abs(values - X * (levels - 1)).max() > 1e-4 or values.min() < 0 or values.max() > levels - 1:
+            raise ValueError(f"DDPM.nll_bound: data are not on the grid of {levels} levels in [0, 1]")
         x0 = self.standardize(X).astype(np.float64)
         generator = np.random.default_rng(seed)
-        total = self._prior_term(x0)                                                # L_T
-        for t in range(1, self.T):
-            total += self._transition_term(x0, t, variance, generator, batch_size)  # L_{t-1}
-        total += self._decoder_term(X, x0, levels, generator, batch_size, log_ndtr)  # L_0
-        return total
+        terms = {"prior": self._prior_term(x0),                                     # L_T
+                 "transitions": sum(self._transition_term(x0, t, variance, generator, batch_size)
+                                    for t in range(1, self.T)),                     # sum L_{t-1}
+                 "decoder": self._decoder_term(values, x0, levels, generator, batch_size)}   # L_0
+        total = terms["prior"] + terms["transitions"] + terms["decoder"]
+        return (total, terms) if return_terms else total
 
     def _prior_term(self, x0):
         abar = self.alphas_cumprod[-1]
@@ -449,11 +453,9 @@ class DDPM(GenerativeModel):
                               for i in range(0, len(x_t), batch_size)]).astype(np.float64)
         return (x_t - self.betas[t] / math.sqrt(1 - self.alphas_cumprod[t]) * eps) / math.sqrt(self.alphas[t])
 
-    def _decoder_term(self, X, x0, levels, generator, batch_size, log_ndtr):
+    def _decoder_term(self, values, x0, levels, generator, batch_size):
         """L_0 = -log of the mass N(mu_theta(x_1, 1), beta_1) puts on each pixel's bin."""
-        values = np.round(X * (levels - 1))
-        if np.abs(values - X * (levels - 1)).max() > 1e-4 or values.min() < 0 or values.max() > levels - 1:
-            raise ValueError(f"DDPM.nll_bound: data are not on the grid of {levels} levels in [0, 1]")
+        from scipy.special import log_ndtr
         x_1 = self.q_sample(x0, np.zeros(len(x0), dtype=np.int64), generator.standard_normal(x0.shape))
         mean, std = self._model_mean(x_1, 0, batch_size), math.sqrt(self.betas[0])
         half_bin = 0.5 / (levels - 1) / float(self.scale)

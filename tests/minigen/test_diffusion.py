@@ -230,8 +230,12 @@ def test_bound_is_near_exact_for_a_point_mass_with_the_oracle():
     model.denoiser = PointOracle(model.alphas_cumprod)
     model.shift, model.scale = np.zeros(3, dtype=np.float32), np.asarray(0.5, dtype=np.float32)
     X = np.full((10, 3), 0.5, dtype=np.float32)                      # standardized to 1.0
-    bound = model.nll_bound(X, levels=3)
+    bound, terms = model.nll_bound(X, levels=3, return_terms=True)
     assert np.all(bound >= 0) and bound.mean() < 0.05
+    assert np.allclose(terms["transitions"], 0, atol=1e-3)
+    assert np.allclose(bound, terms["prior"] + terms["transitions"] + terms["decoder"])
+    with pytest.raises(ValueError, match="grid of 2 levels"):
+        model.nll_bound(X, levels=2)
 
 
 # -- errors ---------------------------------------------------------------------------------------
