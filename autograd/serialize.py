@@ -6,6 +6,7 @@ plain values (numbers, strings, booleans, None).  The file is written to a tempo
 same folder and renamed, so an interrupted save never leaves half a file.  `load` opens it with
 allow_pickle=False and refuses anything it did not write, with one line that names the file.
 """
+import contextlib
 import io
 import json
 import os
@@ -58,15 +59,24 @@ def save(state_dict, path):
     arrays = {}
     manifest = _flatten(state_dict, "", arrays)
     arrays[MANIFEST] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
+    with atomic_file(path, "wb") as file:
+        np.savez(file, **arrays)
+
+
+@contextlib.contextmanager
+def atomic_file(path, mode="wb"):
+    """Open a temporary file beside `path` for writing; on success it is flushed, synced and renamed
+    onto `path`, so readers see the old file or the whole new one, never half a file."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.splitext(path)[1])
     try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, **arrays)
+        with os.fdopen(handle, mode) as file:
+            yield file
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):

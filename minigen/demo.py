@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograd.serialize import atomic_file
+
 RESULT_ENV = "MINIGEN_DEMO_RESULT"
 DEMO_PATTERN = re.compile(r"^(\d+)_(\w+)\.py$")
 QUICK_BUDGET_S = 120
@@ -57,12 +59,8 @@ def _format(value):
 
 
 def _write_json(path, payload):
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-    with os.fdopen(handle, "w") as file:
+    with atomic_file(path, "w") as file:
         json.dump(payload, file, default=str)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
 
 
 def demos_folder():
@@ -146,13 +144,8 @@ def write_summary(rows, path, quick):
 
 
 def _write_text(path, text):
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".md")
-    with os.fdopen(handle, "w") as file:
+    with atomic_file(path, "w") as file:
         file.write(text)
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
 
 
 def run_all(names="all", quick=False, out_dir="out", folder=None, timeout=None, echo=print):

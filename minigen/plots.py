@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
 
+from autograd.serialize import atomic_file
+
 DPI = 100
 GRID_POINTS = 120
 
@@ -23,18 +25,9 @@ def _save(figure, path, title=None):
     if title:
         figure.suptitle(title, fontsize=10)
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".png")
     try:
-        with os.fdopen(handle, "wb") as file:
+        with atomic_file(path, "wb") as file:
             figure.savefig(file, format="png", dpi=DPI, bbox_inches="tight")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
     finally:
         plt.close(figure)
     return path

@@ -13,10 +13,10 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import autograd
+from autograd.serialize import atomic_file
 
 MODEL_FILE = "model.npz"
 RUN_FILE = "run.json"
@@ -29,19 +29,8 @@ class RunError(ValueError):
 
 def write_text_atomic(path, text):
     """Write `text` to `path` through a temporary file in the same folder and a rename."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    with atomic_file(path, "w") as file:
+        file.write(text)
     return path
 
 
