@@ -11,7 +11,7 @@ from . import random
 from .backend import BackendError, get_backend, set_backend, use_backend
 from .creation import (arange, ones, ones_like, rand, rand_like, randn, randn_like, zeros,
                        zeros_like)
-from .function import Function, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
+from .function import Function, detect_anomaly, enable_grad, grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .ops import *  # noqa: F401,F403  (the differentiable functions; see ops/__init__.py)
 from .ops import __all__ as _op_names
@@ -20,7 +20,7 @@ from .serialize import CheckpointError, load, save
 from .tensor import Tensor, tensor
 
 __all__ = [
-    "Tensor", "tensor", "Function", "grad", "no_grad", "enable_grad", "set_grad_enabled",
+    "Tensor", "tensor", "Function", "detect_anomaly", "grad", "no_grad", "enable_grad", "set_grad_enabled",
     "is_grad_enabled", "zeros", "ones", "zeros_like", "ones_like", "arange", "randn", "rand",
     "randn_like", "rand_like", "manual_seed", "random", "gradcheck", "gradgradcheck",
     "GradcheckError", "set_backend", "get_backend", "use_backend", "BackendError", "save", "load",

@@ -32,6 +32,29 @@ FREED_MESSAGE = ("Trying to backward through the graph a second time: its saved 
 _LIBRARY_SHAPE_ERRORS = ("broadcast", "core dimension", "aligned", "must match exactly", "mismatch")
 
 
+_anomaly_mode = {"enabled": False, "in_backward": False}
+
+
+@contextlib.contextmanager
+def detect_anomaly(enabled=True):
+    """Context manager: check every op's output (forward and backward) and raise at the first one
+    that is not finite, naming the op and its input shapes.  Slow; for hunting a NaN."""
+    previous = _anomaly_mode["enabled"]
+    _anomaly_mode["enabled"] = enabled
+    try:
+        yield
+    finally:
+        _anomaly_mode["enabled"] = previous
+
+
+def _check_finite(function, phase, outputs, arrays):
+    for out in outputs:
+        if out is not None and out.dtype.kind == "f" and not bool(backend.array_module(out).isfinite(out).all()):
+            shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
+            raise FloatingPointError(f"{type(function).__name__}.{phase} produced a non-finite value "
+                                     f"(inputs of shape {shapes})")
+
+
 def is_grad_enabled():
     return _grad_mode["enabled"]
 
@@ -101,6 +124,8 @@ class Function:
             out = Tensor(self.forward(*arrays))
         except (ValueError, IndexError) as exc:
             raise self._shape_error(arrays, exc) from None
+        if _anomaly_mode["enabled"] and not _anomaly_mode["in_backward"]:
+            _check_finite(self, "forward", [out.data], arrays)
         if _grad_mode["enabled"]:
             for x in inputs:
                 if x.requires_grad:
@@ -227,9 +252,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
             grad_output = grads.pop(function)
             if id(function) in wanted_creators:
                 results[id(function)] = grad_output
-            input_grads = function.backward(grad_output)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
+            input_grads = _call_backward(function, grad_output)
             for x, gx in zip(function.inputs, input_grads):
                 if gx is None or not x.requires_grad:
                     continue
@@ -252,6 +275,21 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
         for i in positions:
             out[i] = results.get(key)
     return tuple(out)
+
+
+def _call_backward(function, grad_output):
+    """function.backward as a tuple; under detect_anomaly its results are checked as one step."""
+    if not _anomaly_mode["enabled"]:
+        grads = function.backward(grad_output)
+        return grads if isinstance(grads, tuple) else (grads,)
+    _anomaly_mode["in_backward"] = True
+    try:
+        grads = function.backward(grad_output)
+    finally:
+        _anomaly_mode["in_backward"] = False
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    _check_finite(function, "backward", [g.data for g in grads if g is not None], [grad_output.data])
+    return grads
 
 
 def _root_grad(out, grad):

@@ -189,7 +189,8 @@ class _FiniteGuard:
         if not finite.all():
             step, name, value = pending[int(np.argmin(finite))]
             raise FloatingPointError(f"{name} became {float(value)} at step {step}; training stopped "
-                                     f"(the last checkpoint, if any, holds the last good state)")
+                                     f"(the last checkpoint, if any, holds the last good state; rerun under "
+                                     f"autograd.detect_anomaly() to name the op that made it)")
 
 
 def _progress(total, enabled, description):

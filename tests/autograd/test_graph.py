@@ -166,3 +166,20 @@ def test_shared_subgraph_gradients_add_up():
     y = x * x
     (y + y * y).sum().backward()   # d/dx (x^2 + x^4) = 2x + 4x^3
     np.testing.assert_allclose(x.grad.data, [4.0 + 32.0])
+
+
+def test_detect_anomaly_names_the_first_op_that_made_a_nan():
+    x = ag.tensor([1.0, -1.0], requires_grad=True)
+    with ag.detect_anomaly(), np.errstate(invalid="ignore"):
+        y = x.exp()
+        with pytest.raises(FloatingPointError, match="Sqrt.forward"):
+            (y - 2).sqrt()
+    with np.errstate(invalid="ignore"):
+        assert np.isnan((y - 2).sqrt().data[1])      # outside the context nothing is checked
+
+
+def test_detect_anomaly_checks_backward_too():
+    x = ag.tensor([0.0], requires_grad=True)
+    y = x.sqrt()                       # forward is finite (0); its backward divides by 2 sqrt(0)
+    with ag.detect_anomaly(), np.errstate(divide="ignore"), pytest.raises(FloatingPointError, match="Sqrt.backward"):
+        y.sum().backward()
