@@ -13,7 +13,7 @@ with every conditional computed in one pass by a decoder-only transformer:
 GELU, the masked softmax of (4)-(5) and layer norm are single Functions here (forward in place on
 arrays, backward as Tensor operations, so still twice differentiable): they act on the step's
 largest tensors, (B, T, 4C), (B, H, T, T) and (B, T, C), where a chain of small ops would allocate
-one array each (together they cut a training step of the issue's configuration by about 2x).
+one array each (together they make a training step of the issue's configuration about 1.7x faster).
 Training minimizes the cross-entropy of next-token prediction.  Generation samples one token at a
 time from softmax(logits / temperature), optionally keeping only the top-k logits, feeding each
 sample back in (cropped to the last block_size tokens).
@@ -357,11 +357,14 @@ class PixelTransformer(GenerativeModel):
         self.gpt = GPT(3, n_layer, n_head, n_embd, n_input)
 
     def _inputs(self, X):
-        X = np.asarray(ag.backend.to_numpy(X)).astype(np.int64)
-        if X.ndim != 2 or X.shape[1] != self.n_input:
-            raise ValueError(f"PixelTransformer: expected binary data (n, {self.n_input}), got {X.shape}")
+        """(inputs, targets): the pixels shifted right behind a start token, and the pixels: (n, D) each."""
+        X = np.asarray(ag.backend.to_numpy(X))
+        if X.ndim != 2 or X.shape[1] != self.n_input or np.any((X != 0) & (X != 1)):
+            raise ValueError(f"PixelTransformer: expected binary data (n, {self.n_input}), got {X.shape} "
+                             f"with values {np.unique(X)[:5]}")
+        X = X.astype(np.int64)
         start = np.full((len(X), 1), self.START)
-        return np.concatenate([start, X[:, :-1]], axis=1), X                # shifted right by one
+        return np.concatenate([start, X[:, :-1]], axis=1), X                # (n, D): shifted right by one
 
     def nll(self, X):
         """-log p(x) per image, summed over pixels: (B,)"""
@@ -370,18 +373,22 @@ class PixelTransformer(GenerativeModel):
         return F.cross_entropy(logits, targets, reduction="none").sum(axis=1)
 
     def fit(self, X, epochs=None, batch_size=None, lr=None, seed=None, progress=True):
+        """AdamW (lr 3e-3, weight decay 0.01) on the batch mean of -log p(x): 80 epochs of batches of 100."""
         optimizer = optim.AdamW(self.parameters(), lr=3e-3 if lr is None else lr, weight_decay=0.01)
-        train(self, np.asarray(X, dtype=np.float32), objective_step(lambda b: self.nll(b).mean(), optimizer),
-              optimizer, epochs=100 if epochs is None else epochs, batch_size=100 if batch_size is None else batch_size,
-              seed=self.seed if seed is None else seed, progress=progress, description="PixelTransformer")
+        step = objective_step(lambda batch: self.nll(batch).mean(), optimizer)
+        train(self, np.asarray(X, dtype=np.float32), step, optimizer, epochs=80 if epochs is None else epochs,
+              batch_size=100 if batch_size is None else batch_size, seed=self.seed if seed is None else seed,
+              progress=progress, description="PixelTransformer")
         return self
 
     def log_prob(self, X, batch_size=500):
         """Exact log p(x) in nats: (n,)"""
         with ag.no_grad():
-            return np.concatenate([-self.nll(X[i:i + batch_size]).numpy() for i in range(0, len(X), batch_size)])
+            chunks = [-self.nll(X[i:i + batch_size]).numpy() for i in range(0, len(X), batch_size)]
+        return np.concatenate(chunks).astype(np.float64)
 
     def sample(self, n, seed=None):
+        """Ancestral sampling in raster order: one pass per pixel over the pixels drawn so far (1)."""
         rng = np.random.default_rng(self.seed if seed is None else seed)
         x = np.zeros((n, self.n_input), dtype=np.float32)
         with ag.no_grad():

@@ -5,6 +5,7 @@ import itertools
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -146,3 +147,11 @@ def test_memorized_text_has_low_bits_per_char():
     after = model.bits_per_char(text)
     assert before > 6 and after < 0.5
     assert model.generate("the quick", 12, top_k=1) == " brown fox j"
+
+
+def test_pixel_transformer_samples_and_rejects_non_binary_data():
+    model = PixelTransformer(8, n_layer=1, n_head=2, n_embd=16)
+    samples = model.sample(5, seed=0)
+    assert samples.shape == (5, 8) and set(np.unique(samples)) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="binary"):
+        model.log_prob(np.full((2, 8), 0.5))
