@@ -461,7 +461,7 @@ class DDPM(GenerativeModel):
         half_bin = 0.5 / (levels - 1) / float(self.scale)
         upper = np.where(values == levels - 1, np.inf, (x0 + half_bin - mean) / std)
         lower = np.where(values == 0, -np.inf, (x0 - half_bin - mean) / std)
-        log_mass = _log_normal_mass(lower, upper, log_ndtr)
+        log_mass = np.minimum(_log_normal_mass(lower, upper, log_ndtr), 0.0)       # a mass is at most 1
         return -log_mass.reshape(len(x0), -1).sum(axis=1)
 
 
