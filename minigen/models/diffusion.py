@@ -24,8 +24,11 @@ Fewer steps (respacing): on a subsequence tau_1 < ... < tau_S of 1..T, the step 
            tau_{i-1} has beta = 1 - abar_{tau_i} / abar_{tau_{i-1}}; (5) and (6) then apply.      (7)
 Bound      -log p(x_0) <= L_T + sum_{t=2}^T L_{t-1} + L_0                                      (8)
            L_T = KL(q(x_T | x_0) || N(0, I)),  L_{t-1} = KL(q(x_{t-1} | x_t, x_0) || p(x_{t-1} | x_t)),
-           L_0 = -log p(x_0 | x_1), a Gaussian N(mu_theta(x_1, 1), beta_1) integrated over the bin
-           of each discrete pixel value (Ho et al.'s discretized decoder).
+           L_0 = -log p(x_0 | x_1), a Gaussian N(x0^(x_1), (1 - abar_1) / abar_1) integrated over
+           the bin of each discrete pixel value (Ho et al.'s discretized decoder; x0^ from (6)).
+Short bound  the same with the decoder at step k, p(x_0 | x_k), and only the terms t > k: the
+           bound of a model whose chain stops at x_k (k = 1 is (8)); the one-step decoder absorbs
+           the small-t terms, where eps_theta must snap to the pixel grid and (8) is loosest.   (8')
 Schedules  linear: beta_t from 1e-4 to 0.02 at T = 1000, both scaled by 1000 / T, at most 0.999 (9)
            cosine: abar_t = f(t) / f(0),  f(t) = cos((t / T + 0.008) / 1.008 * pi / 2)^2,
                    beta_t = min(1 - abar_t / abar_{t-1}, 0.999)                                (10)
@@ -410,26 +413,34 @@ class DDPM(GenerativeModel):
         return -eps / np.float32(math.sqrt(1 - abar))
 
     # -- the variational bound ----------------------------------------------------------------
-    def nll_bound(self, X, levels=2, variance="small", batch_size=500, seed=0, return_terms=False):
-        """(8): an upper bound on -log P(X), in nats per example (n,), for data with `levels`
-        evenly spaced values in [0, 1] (2 for binarized digits, 17 for sklearn's digits).
+    def nll_bound(self, X, levels=2, variance="small", decoder_step=None, batch_size=500, seed=0,
+                  return_terms=False):
+        """(8) or (8'): an upper bound on -log P(X), in nats per example (n,), for data with
+        `levels` evenly spaced values in [0, 1] (2 for binarized digits, 17 for sklearn's digits).
 
-        Bounds the discrete probability of each example under the decoder (8); every term is exact
-        except the one-sample Monte Carlo draw of x_t for each L_{t-1}.  return_terms: also the
-        per-example L_T, sum_t L_{t-1} and L_0 in a dict.
+        decoder_step  k of (8'), 0-based (0 is (8)); None picks it from the grid alone: the last
+                      step whose noise, in x_0's units, is under a third of half a bin.
+        Every term is exact except the one-sample Monte Carlo draw of x_t in each L_{t-1} and in
+        the decoder term.  return_terms: also the per-example L_T, sum of L_{t-1}, L_0 in a dict.
         """
         X = self._check_data(X, "nll_bound")
         values = np.round(X * (levels - 1))                                         # bin index per pixel
         if np.abs(values - X * (levels - 1)).max() > 1e-4 or values.min() < 0 or values.max() > levels - 1:
             raise ValueError(f"DDPM.nll_bound: data are not on the grid of {levels} levels in [0, 1]")
+        half_bin = 0.5 / (levels - 1) / float(self.scale)                           # in model coordinates
+        k = self._decoder_step(half_bin) if decoder_step is None else int(decoder_step)
         x0 = self.standardize(X).astype(np.float64)
         generator = np.random.default_rng(seed)
         terms = {"prior": self._prior_term(x0),                                     # L_T
                  "transitions": sum(self._transition_term(x0, t, variance, generator, batch_size)
-                                    for t in range(1, self.T)),                     # sum L_{t-1}
-                 "decoder": self._decoder_term(values, x0, levels, generator, batch_size)}   # L_0
+                                    for t in range(k + 1, self.T)),                 # sum L_{t-1}
+                 "decoder": self._decoder_term(values, x0, levels, half_bin, k, generator, batch_size)}
         total = terms["prior"] + terms["transitions"] + terms["decoder"]
         return (total, terms) if return_terms else total
+
+    def _decoder_step(self, half_bin):
+        noise_in_x0 = np.sqrt((1 - self.alphas_cumprod) / self.alphas_cumprod)
+        return max(int(np.searchsorted(noise_in_x0, half_bin / 3)) - 1, 0)
 
     def _prior_term(self, x0):
         abar = self.alphas_cumprod[-1]
@@ -446,19 +457,23 @@ class DDPM(GenerativeModel):
         kl = 0.5 * (np.log(p_var / q_var) + (q_var + (q_mean - p_mean) ** 2) / p_var - 1)
         return kl.reshape(len(x0), -1).sum(axis=1)
 
+    def _predict_eps_batched(self, x_t, t, batch_size):
+        """eps_theta(x_t, t) in float64, `batch_size` rows at a time."""
+        chunks = [x_t[i:i + batch_size].astype(np.float32) for i in range(0, len(x_t), batch_size)]
+        return np.concatenate([self.predict_eps(chunk, np.full(len(chunk), t)) for chunk in chunks]).astype(np.float64)
+
     def _model_mean(self, x_t, t, batch_size):
         """(5): mu_theta(x_t, t), float64."""
-        eps = np.concatenate([self.predict_eps(x_t[i:i + batch_size].astype(np.float32),
-                                               np.full(len(x_t[i:i + batch_size]), t))
-                              for i in range(0, len(x_t), batch_size)]).astype(np.float64)
+        eps = self._predict_eps_batched(x_t, t, batch_size)
         return (x_t - self.betas[t] / math.sqrt(1 - self.alphas_cumprod[t]) * eps) / math.sqrt(self.alphas[t])
 
-    def _decoder_term(self, values, x0, levels, generator, batch_size):
-        """L_0 = -log of the mass N(mu_theta(x_1, 1), beta_1) puts on each pixel's bin."""
+    def _decoder_term(self, values, x0, levels, half_bin, k, generator, batch_size):
+        """-log of the mass N(x0^(x_k), (1 - abar_k) / abar_k) puts on each pixel's bin, x_k ~ q."""
         from scipy.special import log_ndtr
-        x_1 = self.q_sample(x0, np.zeros(len(x0), dtype=np.int64), generator.standard_normal(x0.shape))
-        mean, std = self._model_mean(x_1, 0, batch_size), math.sqrt(self.betas[0])
-        half_bin = 0.5 / (levels - 1) / float(self.scale)
+        abar = self.alphas_cumprod[k]
+        x_k = self.q_sample(x0, np.full(len(x0), k), generator.standard_normal(x0.shape))
+        mean = (x_k - math.sqrt(1 - abar) * self._predict_eps_batched(x_k, k, batch_size)) / math.sqrt(abar)  # (6)
+        std = math.sqrt((1 - abar) / abar)
         upper = np.where(values == levels - 1, np.inf, (x0 + half_bin - mean) / std)
         lower = np.where(values == 0, -np.inf, (x0 - half_bin - mean) / std)
         log_mass = np.minimum(_log_normal_mass(lower, upper, log_ndtr), 0.0)       # a mass is at most 1
