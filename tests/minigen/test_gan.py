@@ -1,5 +1,6 @@
 """GAN: the losses as the equations state them, the gradient penalty's double backward, the update
-rules, exact resume, and the numerics of the bilinear game and the Dirac GAN."""
+rules, exact resume, the numerics of the bilinear game and the Dirac GAN, and progressive growing's
+fade-in."""
 import numpy as np
 import pytest
 from hypothesis import given
@@ -7,8 +8,10 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import nn
+from autograd.nn import functional as F
 from minigen.models.gan import GAN, LOSSES, UPDATES, slerp
 from minigen.models.gan_numerics import BILINEAR, DIRAC_GAN
+from minigen.models.progressive_gan import ProgressiveGAN, real_at, schedule
 
 
 def small_gan(**kwargs):
@@ -291,3 +294,71 @@ def test_infogan_generator_reads_its_code_and_q_predicts_one_per_example():
     assert predicted.shape == (4,) and set(predicted) <= {0, 1, 2}
     with pytest.raises(ValueError, match="codes"):
         gan.decode(z)
+
+
+# -- progressive growing -----------------------------------------------------------------------------
+
+
+def small_progressive():
+    return ProgressiveGAN(64, latent_dim=3, channels=4, seed=0)
+
+
+def test_progressive_shapes_grow_two_four_eight():
+    gan = small_progressive()
+    z = autograd.randn(5, 3)
+    for stage, side in enumerate((2, 4, 8)):
+        images = gan.generator(z, stage)
+        assert images.shape == (5, 1, side, side)
+        assert gan.discriminator(images, stage).shape == (5,)
+        assert gan.sample(5, seed=0, stage=stage).shape == (5, side * side)
+    assert gan.sample(5, seed=0).shape == (5, 64)
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_at_alpha_zero_the_grown_generator_is_the_upsampled_previous_stage(stage):
+    gan = small_progressive()
+    z = autograd.randn(6, 3)
+    with autograd.no_grad():
+        faded_in = gan.generator(z, stage, alpha=0.0).numpy()
+        previous = F.upsample_nearest(gan.generator(z, stage - 1), 2).numpy()
+        halfway = gan.generator(z, stage, alpha=0.5).numpy()
+    np.testing.assert_allclose(faded_in, previous, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(halfway, previous)
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_at_alpha_zero_the_grown_discriminator_reads_the_pooled_image(stage):
+    gan = small_progressive()
+    side = 2 ** (stage + 1)
+    x = autograd.tensor(np.random.default_rng(stage).uniform(-1, 1, (6, 1, side, side)).astype(np.float32))
+    with autograd.no_grad():
+        faded_in = gan.discriminator(x, stage, alpha=0.0).numpy()
+        previous = gan.discriminator(F.avg_pool2d(x, 2), stage - 1).numpy()
+    np.testing.assert_allclose(faded_in, previous, rtol=1e-5, atol=1e-6)
+
+
+def test_real_images_fade_in_like_the_generator():
+    x = autograd.tensor(np.random.default_rng(0).random((3, 1, 8, 8)).astype(np.float32))
+    np.testing.assert_allclose(real_at(x, 1, 1.0, 3).numpy(), F.avg_pool2d(x, 2).numpy())
+    blurred = F.upsample_nearest(F.avg_pool2d(F.avg_pool2d(x, 2), 2), 2).numpy()
+    np.testing.assert_allclose(real_at(x, 1, 0.0, 3).numpy(), blurred, rtol=1e-6)
+
+
+def test_schedule_grows_one_stage_per_two_phases_and_fades_alpha_linearly():
+    stages = [schedule(step, 500, 3) for step in range(500)]
+    assert stages[0] == (0, 1.0) and stages[99] == (0, 1.0)
+    assert stages[100] == (1, 0.0) and stages[150] == (1, pytest.approx(0.5)) and stages[200] == (1, 1.0)
+    assert stages[300] == (2, 0.0) and stages[499] == (2, 1.0)
+    alphas = [a for s, a in stages[300:400]]
+    assert np.all(np.diff(alphas) > 0)
+
+
+def test_progressive_gan_trains_through_every_stage():
+    seen = []
+    gan = small_progressive()
+    X = np.random.default_rng(0).random((40, 64)).astype(np.float32)
+    gan.fit(X, steps=10, batch_size=8, progress=False, callback=lambda model, step, s: seen.append((step, s)))
+    assert [s for _, s in seen] == [0, 1, 2] and seen[-1][0] == 10
+    samples = gan.sample(4, seed=0)
+    assert samples.min() >= 0 and samples.max() <= 1
+    assert all(np.all(np.isfinite(v)) for v in gan.history.values())
