@@ -139,7 +139,9 @@ def cmd_train(args, argv):
 def cmd_sample(args, argv):
     if args.n < 1:
         raise UsageError("--n must be at least 1")
-    _, model, info = _load_run(args.run_dir)
+    entry, model, info = _load_run(args.run_dir)
+    if getattr(model, "sample", None) is None:
+        raise UsageError(f"model {entry.name!r} is not generative: it has no sample()")
     data_name = info["data"]
     if data_name == "text":
         text = model.generate("\n", max_new_tokens=args.n)

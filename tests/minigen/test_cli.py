@@ -278,3 +278,18 @@ def test_sample_from_a_training_checkpoint(capsys, trained_run):
     autograd.save({"format": CHECKPOINT_FORMAT, "model": state, "step": 3}, trained_run / "model.npz")
     assert run_cli(["sample", str(trained_run), "--n", "5"]) == 0
     assert (trained_run / "samples.png").exists()
+
+
+class TinyEncoder(TinyIndependent):
+    """A family that fits and evaluates but cannot sample (like a deterministic autoencoder)."""
+    sample = None
+
+
+def test_sample_from_a_model_without_sample_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    entry = zoo.Entry(name="encoder", model_class=TinyEncoder, build=lambda shape, options: TinyEncoder(2),
+                      data="8gaussians")
+    monkeypatch.setitem(zoo.REGISTRY, "encoder", entry)
+    run_dir = tmp_path / "enc"
+    assert run_cli(["train", "encoder", "--out", str(run_dir)]) == 0
+    capsys.readouterr()
+    one_line_error(capsys, ["sample", str(run_dir)])
