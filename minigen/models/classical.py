@@ -5,6 +5,10 @@ and classifies by Bayes' rule, through log-sum-exp:
     log p(y | x) = log p(y) + sum_d log N(x_d; mu_yd, var_yd) - log sum_y' (same)        (2)
 The variances get a floor, var_smoothing * max_d Var(x_d), as scikit-learn's GaussianNB does
 (the digits have pixels that are always 0, whose variance would be 0).                     (3)
+With pooled=True every class shares one variance per feature, the within-class estimate
+    var_d = (1/n) sum_i (x_id - mu_{y_i d})^2 = sum_y (n_y / n) var_yd   (+ the floor (3))   (3')
+as in Ng and Jordan's continuous-input naive Bayes, N(mu_{d|y}, sigma_d^2): the quadratic terms of
+(2) then cancel between classes and the classifier is linear in x, the same family as (4).
 Being generative, it can also draw x ~ p(x | y): each pixel from its own Gaussian.
 
 Logistic regression models only p(y | x) = softmax(W x + b)_y                              (4)
@@ -32,11 +36,15 @@ def _check_xy(name, X, y):
 
 
 class GaussianNaiveBayes(GenerativeModel):
-    """Per-class independent Gaussians over the features; predicts by Bayes' rule."""
+    """Per-class independent Gaussians over the features; predicts by Bayes' rule.
 
-    def __init__(self, var_smoothing=1e-9, seed=0):
-        super().__init__(var_smoothing=var_smoothing, seed=seed)
+    pooled=True shares one variance per feature across the classes (3'); variances stay (C, D).
+    """
+
+    def __init__(self, var_smoothing=1e-9, pooled=False, seed=0):
+        super().__init__(var_smoothing=var_smoothing, pooled=pooled, seed=seed)
         self.var_smoothing = var_smoothing
+        self.pooled = pooled
         self.seed = seed
 
     def fit(self, X, y):
@@ -44,8 +52,14 @@ class GaussianNaiveBayes(GenerativeModel):
         classes = np.unique(y)
         floor = self.var_smoothing * X.var(axis=0).max()                       # (3)
         self.register_buffer("classes", classes)
-        self.register_buffer("means", np.stack([X[y == c].mean(axis=0) for c in classes]))  # (C, D)
-        self.register_buffer("variances", np.stack([X[y == c].var(axis=0) for c in classes]) + floor)
+        means = np.stack([X[y == c].mean(axis=0) for c in classes])             # (C, D)
+        if self.pooled:
+            residuals = X - means[np.searchsorted(classes, y)]
+            variances = np.broadcast_to((residuals ** 2).mean(axis=0), means.shape)   # (3')
+        else:
+            variances = np.stack([X[y == c].var(axis=0) for c in classes])
+        self.register_buffer("means", means)
+        self.register_buffer("variances", variances + floor)                   # (3)
         self.register_buffer("log_priors", np.log(np.array([np.mean(y == c) for c in classes])))
         return self
 

@@ -31,6 +31,20 @@ def test_naive_bayes_samples_have_the_class_conditional_moments():
     np.testing.assert_allclose(samples.var(axis=0), model.variances[3], rtol=0.1, atol=1e-3)
 
 
+def test_pooled_naive_bayes_shares_the_within_class_variance_and_is_linear():
+    """(3'): one variance per feature, sum_y (n_y / n) var_yd; log-odds are then affine in x."""
+    X, y = load_wine(return_X_y=True)
+    pooled = GaussianNaiveBayes(var_smoothing=0.0, pooled=True).fit(X, y)
+    per_class = GaussianNaiveBayes(var_smoothing=0.0).fit(X, y)
+    weights = np.bincount(y) / len(y)
+    np.testing.assert_allclose(pooled.variances, np.tile(weights @ per_class.variances, (3, 1)))
+    np.testing.assert_array_equal(pooled.means, per_class.means)
+    rng = np.random.default_rng(0)
+    x, step = X[:5], rng.standard_normal((5, X.shape[1])) * X.std(axis=0)
+    log_odds = [np.diff(pooled.joint_log_likelihood(x + t * step)[:, :2], axis=1) for t in (0, 1, 2)]
+    np.testing.assert_allclose(log_odds[2] - log_odds[1], log_odds[1] - log_odds[0], rtol=1e-9, atol=1e-9)
+
+
 def test_logistic_regression_separates_and_its_probabilities_sum_to_one():
     X, y = load_iris(return_X_y=True)
     model = LogisticRegression(l2=1e-3).fit(X, y)
