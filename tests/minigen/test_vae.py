@@ -1,5 +1,5 @@
-"""VAE: the analytic KL, the reparameterization gradient, ELBO <= IWAE_5 <= IWAE_1000, and
-probabilistic PCA's maximum likelihood reached by a linear-Gaussian VAE."""
+"""VAE: the analytic KL, the reparameterization gradient, the IWAE training objective,
+ELBO <= IWAE_5 <= IWAE_1000, and probabilistic PCA's maximum likelihood reached by a linear-Gaussian VAE."""
 import math
 
 import numpy as np
@@ -49,6 +49,32 @@ def test_vae_loss_gradient_reaches_encoder_and_decoder():
     np.testing.assert_allclose(loss.item(), reconstruction.item() + kl.item(), rtol=1e-6)
     loss.backward()
     assert all(p.grad is not None and np.any(p.grad.numpy() != 0) for p in model.parameters())
+
+
+def test_importance_terms_are_the_elbo_terms_and_average_to_minus_the_kl(rng):
+    model = VAE(6, 2, hidden=(5,))
+    x = autograd.tensor((rng.random((3, 6)) < 0.5).astype(np.float32))
+    eps = rng.standard_normal((3, 20_000, 2)).astype(np.float32)
+    with autograd.no_grad():
+        log_px, log_ratio, kl = model.importance_terms(x, autograd.tensor(eps))
+        reconstruction, analytic_kl = model.terms(x, autograd.tensor(eps[:, 0]))
+    assert log_px.shape == log_ratio.shape == (3, 20_000)
+    np.testing.assert_allclose(log_px.numpy()[:, 0], -reconstruction.numpy(), rtol=1e-5)   # same z, same (4)
+    np.testing.assert_allclose(kl.numpy(), analytic_kl.numpy())
+    np.testing.assert_allclose(-log_ratio.numpy().mean(axis=1), kl.numpy(), atol=3e-2)   # E_q[log q - log p] = (2)
+
+
+def test_iwae_objective_trains_and_its_gradient_reaches_every_parameter():
+    model = VAE(6, 2, hidden=(5,))
+    x = autograd.tensor((np.arange(24).reshape(4, 6) % 2).astype(np.float32))
+    loss, reconstruction, kl = model.iwae_loss(x, 5)
+    assert np.isfinite(loss.item()) and reconstruction.item() > 0 and kl.item() >= 0
+    loss.backward()
+    assert all(p.grad is not None and np.any(p.grad.numpy() != 0) for p in model.parameters())
+    model.fit(x.numpy(), epochs=3, batch_size=2, k_train=3, progress=False)
+    assert set(model.history) == {"loss", "reconstruction", "kl"}
+    with pytest.raises(ValueError, match="k_train"):
+        model.fit(x.numpy(), epochs=1, k_train=0, progress=False)
 
 
 def test_bernoulli_likelihood_is_the_stable_formula(rng):
@@ -106,8 +132,8 @@ def test_linear_gaussian_vae_reaches_the_ppca_maximum_likelihood(rng):
     X = (rng.standard_normal((n, q)) @ weight.T + mean + 0.5 * rng.standard_normal((n, d))).astype(np.float64)
     best = ppca_max_log_likelihood(X, q)
 
-    model = VAE(d, q, hidden=(), likelihood="gaussian").fit(X, epochs=400, batch_size=n, lr=3e-2,
-                                                                weight_decay=0.0, progress=False)
+    model = VAE(d, q, hidden=(), likelihood="gaussian").fit(X, epochs=400, batch_size=n, lr=3e-2, k_train=1,
+                                                                weight_decay=0.0, progress=False)   # the ELBO
     decoder = model.decoder.net[0]                                   # x = W z + b + noise: exact marginal
     W, b = decoder.weight.numpy().astype(np.float64), decoder.bias.numpy().astype(np.float64)
     noise = float(np.exp(model.obs_logvar.numpy()[0]))
