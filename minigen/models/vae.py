@@ -350,6 +350,7 @@ def _likelihood(model, X_test):
 DEFAULT_LATENT = 8
 
 register(Entry(name="vae", model_class=VAE, data="digits-binary", build=_build,
-               fit_kwargs=lambda args: {"epochs": args.get("epochs"), "seed": args.get("seed")},
+               fit_kwargs=lambda args: {"epochs": args.get("epochs") or (20 if args.get("quick") else None),
+                                        "seed": args.get("seed")},
                evaluate=_evaluate, likelihood=_likelihood,
                description="VAE 64-256-256-8 tanh, Bernoulli decoder, IWAE k=5 training; IWAE likelihood"))
