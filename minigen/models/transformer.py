@@ -373,14 +373,14 @@ class PixelTransformer(GenerativeModel):
         return F.cross_entropy(logits, targets, reduction="none").sum(axis=1)
 
     def fit(self, X, epochs=None, batch_size=None, lr=None, seed=None, progress=True):
-        """AdamW (lr 3e-3, weight decay 0.01) on the batch mean of -log p(x): 80 epochs of batches of 100.
+        """AdamW (lr 3e-3, weight decay 0.01) on the batch mean of -log p(x): 70 epochs of batches of 100.
 
-        On a validation split of the digits' training set (fit on 1200, validate on 297) the NLL was
-        still falling at epoch 50 (17.96 nats), where that sweep was stopped for time.
+        The epochs were chosen on a validation split of the digits' training set (fit on 1200,
+        validate on 297): 17.96 nats at epoch 50, 17.80 at 65 and 70, 18.32 at 80 (overfitting).
         """
         optimizer = optim.AdamW(self.parameters(), lr=3e-3 if lr is None else lr, weight_decay=0.01)
         step = objective_step(lambda batch: self.nll(batch).mean(), optimizer)
-        train(self, np.asarray(X, dtype=np.float32), step, optimizer, epochs=80 if epochs is None else epochs,
+        train(self, np.asarray(X, dtype=np.float32), step, optimizer, epochs=70 if epochs is None else epochs,
               batch_size=100 if batch_size is None else batch_size, seed=self.seed if seed is None else seed,
               progress=progress, description="PixelTransformer")
         return self
