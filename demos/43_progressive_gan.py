@@ -7,8 +7,9 @@ At the end of each stage the demo draws 100 samples at that stage's resolution (
 the classifier features of 1,000 final samples with those of the test split; the floor is the same
 distance for the real training split.
 
-Expected wall time on a 2-core CPU: about 5 minutes (3,000 steps, about 0.09 s of CPU time each);
-quick mode: about 15 s on an idle machine (150 steps, far from the target).
+Measured (seed 0, 1,500 steps): digits_fd 13.2 against the floor's 3.17 (4.2x; the DCGAN of demo 42
+gets 7 to 13).  Expected wall time on an idle 2-core CPU: about 2.5 minutes (136 s of CPU time,
+0.09 s a step at 8x8); quick mode: 16 s of CPU time (150 steps, far from the target).
 """
 import os
 

@@ -45,7 +45,9 @@ from .gan import _apply
 
 SLOPE = 0.2
 PIXEL_NORM_EPSILON = 1e-8
-TUNED = {"lr": 1e-3, "betas": (0.0, 0.99), "steps": 3000, "batch_size": 64}
+# Adam with Karras et al.'s betas; 1,500 steps (300 per phase): digits_fd 13.2 against the floor's 3.17
+# (seed 0, 1,000 samples), 136 s of CPU time on a loaded 2-core machine.
+TUNED = {"lr": 1e-3, "betas": (0.0, 0.99), "steps": 1500, "batch_size": 64}
 
 
 def pixel_norm(h):
