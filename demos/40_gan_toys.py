@@ -8,9 +8,10 @@ the data as training goes on show modes being found, or dropped and chased (the 
 scenario").
 
 Measured (seeds 0-2, CPU time on a loaded 2-core machine, where wall time ran 6 to 10 times longer):
-non-saturating (5,000 steps, 48 s a run) ring 8/8 modes, 94.9% high quality; WGAN-GP (4,000 steps,
-90-99 s a run) ring 8/8, 94.8%; grid 24.3/25 (25, 24, 24).  Expected wall time on an idle 2-core
-CPU: about 25 minutes (18 runs of 50 to 100 s); quick mode: about 10 s (one short run on the ring).
+non-saturating (5,000 steps of 512, 77-92 s a run) ring 8/8 modes, 95.5% high quality, grid 23.7/25
+(24, 25, 22); WGAN-GP (4,000 steps, 90-99 s a run) ring 8/8, 94.8%, grid 24.3/25 (25, 24, 24).
+Expected wall time on an idle 2-core CPU: about 30 minutes (18 runs of 80 to 100 s); quick mode:
+about 10 s (one short run on the ring).
 """
 import os
 
