@@ -1,15 +1,17 @@
 """The model families, one file each; importing this package registers them with minigen.zoo."""
+from .autoencoder import Autoencoder, DenoisingAutoencoder
 from .bayesnet import BayesNet
 from .classical import GaussianNaiveBayes, LogisticRegression
+from .collapse import recursive_training
+from .dbn import DBN
+from .diffusion import DDPM
 from .gan import GAN
+from .latent_diffusion import LatentDiffusion
 from .lds import LinearDynamicalSystem
 from .made import MADE
 from .mixture import MixtureOfBernoullis
-from .transformer import CharTransformer, PixelTransformer
-from .autoencoder import Autoencoder, DenoisingAutoencoder
-from .vae import VAE
+from .progressive_gan import ProgressiveGAN
 from .rbm import RBM
-from .diffusion import DDPM
 from .score import NCSN
-from .dbn import DBN
-from .latent_diffusion import LatentDiffusion
+from .transformer import CharTransformer, PixelTransformer
+from .vae import VAE
