@@ -26,7 +26,7 @@ from autograd import nn, optim
 from autograd.nn import functional as F
 
 from ..train import objective_step, train
-from ..zoo import Entry, register
+from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
 
 
@@ -162,17 +162,12 @@ class MADE(GenerativeModel):
         return x
 
 
-def _test_nll(model, X_test):
-    return float(-np.mean(model.log_prob(X_test)))
-
-
 register(Entry(
     name="made",
     model_class=MADE,
     build=lambda data_shape, args: MADE(int(np.prod(data_shape)), seed=args.get("seed", 0)),
     data="digits-binary",
     fit_kwargs=lambda args: {"epochs": 10} if args.get("quick") else {},
-    evaluate=lambda model, X_test: {"test_nll_nats": _test_nll(model, X_test)},
-    likelihood=lambda model, X_test: [("MADE", "exact", _test_nll(model, X_test))],
+    **exact_likelihood("MADE"),
     description="masked autoencoder for distribution estimation: exact autoregressive likelihood",
 ))

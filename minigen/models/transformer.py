@@ -27,7 +27,7 @@ from autograd import Function, nn, optim
 from autograd.nn import functional as F
 
 from ..train import objective_step, train
-from ..zoo import Entry, register
+from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
 
 
@@ -404,10 +404,6 @@ class PixelTransformer(GenerativeModel):
         return x
 
 
-def _test_nll(model, X_test):
-    return float(-np.mean(model.log_prob(X_test)))
-
-
 register(Entry(
     name="char-transformer",
     model_class=CharTransformer,
@@ -424,7 +420,6 @@ register(Entry(
     build=lambda data_shape, args: PixelTransformer(int(np.prod(data_shape)), seed=args.get("seed", 0)),
     data="digits-binary",
     fit_kwargs=lambda args: {"epochs": 5} if args.get("quick") else {},
-    evaluate=lambda model, X_test: {"test_nll_nats": _test_nll(model, X_test)},
-    likelihood=lambda model, X_test: [("Pixel transformer (image-GPT 8x8)", "exact", _test_nll(model, X_test))],
+    **exact_likelihood("Pixel transformer (image-GPT 8x8)"),
     description="image-GPT over the 64 binary pixels of the digits",
 ))
