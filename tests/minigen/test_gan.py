@@ -185,6 +185,42 @@ def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7, err_msg=name)   # BLAS may differ by an ulp
 
 
+# -- generator averaging ---------------------------------------------------------------------------
+def test_the_generator_average_is_the_closed_form_ema_with_warm_up():
+    """After updates t = 1..3 with weights theta_t: theta_avg = prod_t beta_t theta_0
+    + sum_t (1 - beta_t) prod_{s > t} beta_s theta_t, beta_t = min(beta, (1 + t) / (10 + t))."""
+    gan = GAN(64, latent_dim=3, hidden=(4,), architecture="conv", seed=0)
+    rng = np.random.default_rng(0)
+    key = "project.weight"
+    name = gan._average_names()[key]
+    theta = [gan.generator.state_dict()[key].astype(np.float64).copy()]
+    betas = [min(0.9, (1 + t) / (10 + t)) for t in (1, 2, 3)]
+    for t in (1, 2, 3):
+        gan.generator.project.weight.data[...] = rng.standard_normal(theta[0].shape)
+        theta.append(gan.generator.project.weight.data.astype(np.float64).copy())
+        gan.update_average(t, 0.9)
+    expected = np.prod(betas) * theta[0] + sum((1 - b) * np.prod(betas[i + 1:]) * theta[i + 1]
+                                               for i, b in enumerate(betas))
+    np.testing.assert_allclose(getattr(gan, name), expected, rtol=1e-5, atol=1e-6)
+    assert "running_mean" in " ".join(gan._average_names()) and name in gan.state_dict()
+
+
+def test_samples_use_the_average_and_leave_the_live_weights_alone():
+    gan = GAN(64, latent_dim=3, hidden=(4,), architecture="conv", seed=0)
+    gan.fit(np.random.default_rng(0).random((20, 64)).astype(np.float32), steps=2, batch_size=4, progress=False)
+    gan.update_average(1000, 0.0)                     # decay 0: the average becomes a copy of the weights
+    z = np.random.default_rng(1).standard_normal((5, 3)).astype(np.float32)
+    with autograd.no_grad():
+        averaged = (gan.generator.eval()(autograd.tensor(z)).numpy() + 1) / 2
+    gan.generator.project.weight.data += 1            # the live weights move away from the average
+    live = {k: v.copy() for k, v in gan.generator.state_dict().items()}
+    mode = gan.generator.train().training
+    np.testing.assert_allclose(gan.decode(z), averaged, rtol=1e-6, atol=1e-7)
+    for k, v in gan.generator.state_dict().items():
+        np.testing.assert_array_equal(v, live[k])
+    assert gan.generator.training == mode
+
+
 # -- latent walks --------------------------------------------------------------------------------
 @given(st.integers(0, 1000))
 def test_slerp_ends_at_its_endpoints_and_keeps_equal_norms(seed):
