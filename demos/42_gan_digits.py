@@ -13,7 +13,9 @@ InfoGAN: the same nets with a 10-way code c and a Q head on the discriminator; t
 to each real test digit is matched to the digit labels by the Hungarian algorithm
 (scipy.optimize.linear_sum_assignment), and the demo reports the matched accuracy (chance: about 0.1).
 
-Expected wall time on a 2-core CPU: about 12 minutes (quick: about 50 s, far from the targets).
+One run (3000 steps each): digits_fd 4.6 (floor 3.17), InfoGAN code accuracy 0.77, InfoGAN digits_fd 4.9.
+
+Expected wall time on a 2-core CPU: about 4.5 minutes (quick: about 5 s, far from the targets).
 """
 import os
 
