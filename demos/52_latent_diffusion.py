@@ -9,7 +9,6 @@ Expected wall time on a 2-core CPU: quick about 20 s; full about 4 minutes.
 """
 import os
 
-import numpy as np
 
 from minigen import metrics, plots
 from minigen.data import load_digits

@@ -354,7 +354,6 @@ class RBM(GenerativeModel):
             raise ValueError("RBM.pseudo_log_likelihood: defined here for Bernoulli visibles only")
         X = self._as_visible(X, "X").astype(np.float64)
         W, b, c, _ = self._parameters64()
-        xp = array_module(X)
         hidden_input = X @ W + c                                                          # (n, H)
         sign = 1 - 2 * X                                                                  # +1 turns a 0 on
         flipped_input = hidden_input[:, None, :] + sign[:, :, None] * W[None]             # (n, D, H)

@@ -6,7 +6,6 @@ equal, not just equally distributed.  The cupy table is checked the same way in 
 import importlib
 
 import numpy as np
-import pytest
 from hypothesis import given, strategies as st
 
 from autograd.kernels import reference

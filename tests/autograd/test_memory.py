@@ -7,7 +7,6 @@ import resource
 import tracemalloc
 import weakref
 
-import numpy as np
 
 import autograd as ag
 import autograd.nn.functional as F

@@ -154,7 +154,7 @@ def test_module_parameters_state_dict_and_modes():
     state = {k: np.array(v) + 1 for k, v in net.state_dict().items()}
     assert "counter" in state
     other = Net().load_state_dict(state)
-    for (name, p), (_, q) in zip(net.named_parameters(), other.named_parameters()):
+    for (_, p), (_, q) in zip(net.named_parameters(), other.named_parameters()):
         np.testing.assert_allclose(q.data, p.data + 1)
     np.testing.assert_array_equal(other.counter, [1.0])
     net.eval()
