@@ -9,9 +9,10 @@ from ..backend import array_module, kernel, to_device
 from ..function import Function
 from ..ops import linear, log_softmax, mean, reshape, sigmoid, sqrt, var
 from ..ops.conv import avg_pool2d, conv2d, conv_transpose2d, upsample_nearest
+from ..ops.fused import gelu, layer_norm_last_axis
 from ..tensor import Tensor
 
-__all__ = ["linear", "layer_norm", "embedding", "dropout", "binary_cross_entropy_with_logits",
+__all__ = ["linear", "gelu", "layer_norm", "embedding", "dropout", "binary_cross_entropy_with_logits",
            "cross_entropy", "mse_loss", "conv2d", "conv_transpose2d", "avg_pool2d", "upsample_nearest",
            "batch_norm"]
 
@@ -81,6 +82,8 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[-len(normalized_shape):] != normalized_shape:
         raise ValueError(f"layer_norm: input shape {x.shape} does not end in {normalized_shape}")
+    if len(normalized_shape) == 1 and weight is not None and bias is not None:
+        return layer_norm_last_axis(x, weight, bias, eps)                    # one fused node
     axes = tuple(range(x.ndim - len(normalized_shape), x.ndim))
     centred = x - mean(x, axis=axes, keepdims=True)
     variance = mean(centred * centred, axis=axes, keepdims=True)           # biased, as PyTorch's

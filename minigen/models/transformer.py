@@ -10,10 +10,11 @@ with every conditional computed in one pass by a decoder-only transformer:
     logits = W_out LN(h)                      p(s_t+1 | s_<=t) = softmax(logits_t)           (6)
     MLP(x) = W_2 GELU(W_1 x),  GELU(x) ~ 0.5 x (1 + tanh(c (x + k x^3))),  c = sqrt(2/pi),
     k = 0.044715 (GPT-2's tanh approximation)                                                (7)
-GELU, the masked softmax of (4)-(5) and layer norm are single Functions here (forward in place on
-arrays, backward as Tensor operations, so still twice differentiable): they act on the step's
-largest tensors, (B, T, 4C), (B, H, T, T) and (B, T, C), where a chain of small ops would allocate
-one array each (together they make a training step of the issue's configuration about 1.7x faster).
+The masked softmax of (4)-(5) is a single Function here, and GELU and layer norm are the engine's
+fused ones (autograd/ops/fused.py): forward in place on arrays, backward as Tensor operations, so
+still twice differentiable.  They act on the step's largest tensors, (B, H, T, T), (B, T, 4C) and
+(B, T, C), where a chain of small ops would allocate one array each (together they make a training
+step of the issue's configuration about 1.7x faster).
 Training minimizes the cross-entropy of next-token prediction.  Generation samples one token at a
 time from softmax(logits / temperature), optionally keeping only the top-k logits, feeding each
 sample back in (cropped to the last block_size tokens).
@@ -29,70 +30,6 @@ from autograd.nn import functional as F
 from ..train import objective_step, train
 from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
-
-
-GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715
-
-
-def _gelu_slope(x, tanh):
-    """gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2),  t = tanh(c (x + k x^3))   (7)"""
-    t = tanh(GELU_C * (x + GELU_K * x * x * x))
-    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (GELU_C * (1 + 3 * GELU_K * x * x))
-
-
-def _gelu_curvature(x, tanh):
-    """gelu''(x) = (1 - t^2) (a - x t a^2 + 3 c k x^2),  a = c (1 + 3 k x^2)"""
-    t = tanh(GELU_C * (x + GELU_K * x * x * x))
-    a = GELU_C * (1 + 3 * GELU_K * x * x)
-    return (1 - t * t) * (a - x * t * a * a + 3 * GELU_C * GELU_K * x * x)
-
-
-class GELU(Function):
-    """y = 0.5 x (1 + tanh(c (x + k x^3))), GPT-2's GELU, in one node (the MLP's largest tensor)  (7)"""
-
-    def forward(self, x):                          # in place: one temporary
-        y = x * x
-        y *= GELU_K
-        y += 1
-        y *= x
-        y *= GELU_C
-        self.xp.tanh(y, out=y)                                    # tanh(c (x + k x^3))
-        y += 1
-        y *= 0.5
-        y *= x
-        return y
-
-    def backward(self, gy):
-        (x,) = self.inputs
-        return GELUGrad()(gy, x)
-
-
-class GELUGrad(Function):
-    """gx = gy gelu'(x) in one node;  d/dgy = gelu'(x),  d/dx = gy gelu''(x)"""
-
-    def forward(self, gy, x):                      # _gelu_slope on arrays, in place: 2 temporaries
-        x2 = x * x
-        t = GELU_K * x2
-        t += 1
-        t *= GELU_C * x
-        self.xp.tanh(t, out=t)                                    # t = tanh(c (x + k x^3))
-        slope = t * t
-        self.xp.subtract(1, slope, out=slope)                     # 1 - t^2
-        x2 *= 3 * GELU_K * GELU_C
-        x2 += GELU_C                                              # c (1 + 3 k x^2)
-        slope *= x2
-        slope *= 0.5 * x
-        t += 1
-        t *= 0.5
-        slope += t
-        slope *= gy
-        return slope
-
-    def backward(self, g):
-        gy, x = self.inputs
-        needs_gy, needs_x = self.needs_input_grad
-        return (g * _gelu_slope(x, ag.tanh) if needs_gy else None,
-                g * gy * _gelu_curvature(x, ag.tanh) if needs_x else None)
 
 
 _FUTURE_MASKS = {}
@@ -153,53 +90,6 @@ class SoftmaxGrad(Function):
         return g_gy, self.scale * (g * (gy - r) - gy * (g * y).sum(axis=-1, keepdims=True))
 
 
-class FusedLayerNorm(Function):
-    """y = xhat w + b,  xhat = (x - mean) / sqrt(var + eps) over the last axis, in one node      (3)
-
-    dx = rstd (g - mean(g) - xhat mean(g xhat)),  g = dy w,  rstd = 1 / sqrt(var + eps);
-    dw = dy xhat and db = dy, summed over the leading axes by the engine.  The backward reuses the
-    forward's xhat and rstd as constants, except while the gradient's own graph is recorded
-    (create_graph): then it recomputes them from x with Tensor operations, so that second
-    derivatives see how they depend on x.
-    """
-
-    def __init__(self, eps):
-        self.eps = eps
-
-    def forward(self, x, weight, bias):
-        xhat = x - x.mean(axis=-1, keepdims=True)
-        rstd = (xhat * xhat).mean(axis=-1, keepdims=True)
-        rstd += self.eps
-        self.xp.sqrt(rstd, out=rstd)
-        self.xp.reciprocal(rstd, out=rstd)
-        xhat *= rstd
-        self.save_for_backward(xhat, rstd)
-        y = xhat * weight
-        y += bias
-        return y
-
-    def backward(self, gy):
-        x, weight, _ = self.inputs
-        xhat, rstd = self._normalized(x)
-        g = gy * weight
-        gx = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
-        return gx, gy * xhat, gy
-
-    def _normalized(self, x):
-        if not ag.is_grad_enabled():
-            return self.saved_tensors
-        centred = x - x.mean(axis=-1, keepdims=True)
-        rstd = 1 / ag.sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
-        return centred * rstd, rstd
-
-
-class LayerNorm(nn.LayerNorm):
-    """nn.LayerNorm over the last axis, computed by FusedLayerNorm."""
-
-    def forward(self, x):
-        return FusedLayerNorm(self.eps)(x, self.weight, self.bias)
-
-
 class CausalSelfAttention(nn.Module):
     def __init__(self, n_embd, n_head):
         super().__init__()
@@ -224,15 +114,15 @@ class Block(nn.Module):
 
     def __init__(self, n_embd, n_head):
         super().__init__()
-        self.ln1 = LayerNorm(n_embd)
+        self.ln1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head)
-        self.ln2 = LayerNorm(n_embd)
+        self.ln2 = nn.LayerNorm(n_embd)
         self.fc = nn.Linear(n_embd, 4 * n_embd)
         self.fc_out = nn.Linear(4 * n_embd, n_embd)
 
     def forward(self, h):
         h = h + self.attn(self.ln1(h))                                                    # (3)
-        return h + self.fc_out(GELU()(self.fc(self.ln2(h))))                              # (3), (7)
+        return h + self.fc_out(F.gelu(self.fc(self.ln2(h))))                              # (3), (7)
 
 
 class GPT(nn.Module):
@@ -246,7 +136,7 @@ class GPT(nn.Module):
         for table in (self.token_embedding, self.position_embedding):
             table.weight.data *= 0.02                                  # GPT-2's N(0, 0.02^2) tables
         self.blocks = nn.Sequential(*[Block(n_embd, n_head) for _ in range(n_layer)])
-        self.ln_final = LayerNorm(n_embd)
+        self.ln_final = nn.LayerNorm(n_embd)
         self.head = nn.Linear(n_embd, vocab_size)
 
     def forward(self, tokens):

@@ -1,0 +1,123 @@
+"""Fused operations: one graph node where a chain of small ops would allocate an array per step.
+
+GELU and layer norm act on a transformer's largest tensors.  Each forward works in place on arrays;
+each backward is written with Tensor operations (a dedicated gradient Function whose own backward
+is again Tensor operations), so both stay twice differentiable like every other op.
+"""
+import math
+
+from ..function import Function, is_grad_enabled
+from .elementwise import sqrt, tanh
+
+GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715
+
+
+def _gelu_slope(x, tanh):
+    """gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2),  t = tanh(c (x + k x^3))"""
+    t = tanh(GELU_C * (x + GELU_K * x * x * x))
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (GELU_C * (1 + 3 * GELU_K * x * x))
+
+
+def _gelu_curvature(x, tanh):
+    """gelu''(x) = (1 - t^2) (a - x t a^2 + 3 c k x^2),  a = c (1 + 3 k x^2)"""
+    t = tanh(GELU_C * (x + GELU_K * x * x * x))
+    a = GELU_C * (1 + 3 * GELU_K * x * x)
+    return (1 - t * t) * (a - x * t * a * a + 3 * GELU_C * GELU_K * x * x)
+
+
+class Gelu(Function):
+    """y = 0.5 x (1 + tanh(c (x + k x^3))), GPT-2's GELU, in one node"""
+
+    def forward(self, x):                          # in place: one temporary
+        y = self.xp.asarray(x * x)                 # (0-d inputs: products are scalars, not arrays)
+        y *= GELU_K
+        y += 1
+        y *= x
+        y *= GELU_C
+        self.xp.tanh(y, out=y)                                    # tanh(c (x + k x^3))
+        y += 1
+        y *= 0.5
+        y *= x
+        return y
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return GELUGrad()(gy, x)
+
+
+class GELUGrad(Function):
+    """gx = gy gelu'(x) in one node;  d/dgy = gelu'(x),  d/dx = gy gelu''(x)"""
+
+    def forward(self, gy, x):                      # _gelu_slope on arrays, in place: 2 temporaries
+        x2 = self.xp.asarray(x * x)
+        t = self.xp.asarray(GELU_K * x2)
+        t += 1
+        t *= GELU_C * x
+        self.xp.tanh(t, out=t)                                    # t = tanh(c (x + k x^3))
+        slope = self.xp.asarray(t * t)
+        self.xp.subtract(1, slope, out=slope)                     # 1 - t^2
+        x2 *= 3 * GELU_K * GELU_C
+        x2 += GELU_C                                              # c (1 + 3 k x^2)
+        slope *= x2
+        slope *= 0.5 * x
+        t += 1
+        t *= 0.5
+        slope += t
+        slope *= gy
+        return slope
+
+    def backward(self, g):
+        gy, x = self.inputs
+        needs_gy, needs_x = self.needs_input_grad
+        return (g * _gelu_slope(x, tanh) if needs_gy else None,
+                g * gy * _gelu_curvature(x, tanh) if needs_x else None)
+
+
+class FusedLayerNorm(Function):
+    """y = xhat w + b,  xhat = (x - mean) / sqrt(var + eps) over the last axis, in one node
+
+    dx = rstd (g - mean(g) - xhat mean(g xhat)),  g = dy w,  rstd = 1 / sqrt(var + eps);
+    dw = dy xhat and db = dy, summed over the leading axes by the engine.  The backward reuses the
+    forward's xhat and rstd as constants, except while the gradient's own graph is recorded
+    (create_graph): then it recomputes them from x with Tensor operations, so that second
+    derivatives see how they depend on x.
+    """
+
+    def __init__(self, eps):
+        self.eps = eps
+
+    def forward(self, x, weight, bias):
+        xhat = x - x.mean(axis=-1, keepdims=True)
+        rstd = (xhat * xhat).mean(axis=-1, keepdims=True)
+        rstd += self.eps
+        self.xp.sqrt(rstd, out=rstd)
+        self.xp.reciprocal(rstd, out=rstd)
+        xhat *= rstd
+        self.save_for_backward(xhat, rstd)
+        y = xhat * weight
+        y += bias
+        return y
+
+    def backward(self, gy):
+        x, weight, _ = self.inputs
+        xhat, rstd = self._normalized(x)
+        g = gy * weight
+        gx = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
+        return gx, gy * xhat, gy
+
+    def _normalized(self, x):
+        if not is_grad_enabled():
+            return self.saved_tensors
+        centred = x - x.mean(axis=-1, keepdims=True)
+        rstd = 1 / sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
+        return centred * rstd, rstd
+
+
+def gelu(x):
+    """GELU with GPT-2's tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+    return Gelu()(x)
+
+
+def layer_norm_last_axis(x, weight, bias, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias over the last axis, in one node."""
+    return FusedLayerNorm(eps)(x, weight, bias)
