@@ -196,9 +196,11 @@ class RBM(GenerativeModel):
         """The update (6) with a negative phase from CD-k or PCD, as gradients of
         mean F(v_data) - mean F(v_model) -> ((dW, db, dc), v_model, that gap)."""
         data_logits = self._hidden_logits(v_data)
-        hidden_data, h = self._sample_hidden(v_data, rng, data_logits)
-        if persistent:
+        if persistent:                        # the chains move on from their own hidden sample
+            hidden_data = kernel("sigmoid")(data_logits)                                  # (4)
             h = self._sample_hidden(self.persistent_chains, rng)[1]
+        else:
+            hidden_data, h = self._sample_hidden(v_data, rng, data_logits)
         for sweep in range(k):
             v_model = self._sample_visible(h, rng)
             if sweep < k - 1:
@@ -208,7 +210,9 @@ class RBM(GenerativeModel):
         model_logits = self._hidden_logits(v_model)
         hidden_model = kernel("sigmoid")(model_logits)                                   # probabilities
         n_data, n_model = len(v_data), len(v_model)
-        grad_W = v_model.T @ hidden_model / n_model - v_data.T @ hidden_data / n_data    # (6), (D, H)
+        grad_W = v_model.T @ hidden_model                                                # (6), (D, H)
+        grad_W /= n_model
+        grad_W -= (v_data.T @ hidden_data) / n_data
         grad_b = v_model.mean(axis=0) - v_data.mean(axis=0)
         grad_c = hidden_model.mean(axis=0) - hidden_data.mean(axis=0)
         gap = (self._free_energy_of(v_data, data_logits).mean()

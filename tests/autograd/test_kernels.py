@@ -140,3 +140,18 @@ def test_every_numba_kernel_has_a_reference_with_the_same_signature():
     for name, fn in numba_kernels.KERNELS.items():
         assert name in reference.KERNELS
         assert inspect.signature(fn) == inspect.signature(reference.KERNELS[name])
+
+
+finite_or_extreme = st.one_of(st.floats(-1e4, 1e4), st.sampled_from([0.0, -0.0, 88.7, -88.7, -745.0, 1e30,
+                                                                       -1e30, np.inf, -np.inf]))
+
+
+@given(st.lists(finite_or_extreme, min_size=1, max_size=40), dtypes)
+def test_sigmoid_reference_equals_the_two_branch_formula_bit_for_bit(values, dtype):
+    x = np.array(values).astype(dtype)
+    e = np.exp(-np.abs(x))
+    with np.errstate(over="ignore"):
+        branches = np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(dtype)
+    got = reference.sigmoid(x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, branches)

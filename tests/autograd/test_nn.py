@@ -167,3 +167,13 @@ def test_module_parameters_state_dict_and_modes():
     assert all(p.grad is None for p in net.parameters())
     with pytest.raises(KeyError, match="missing"):
         net.load_state_dict({})
+
+
+@pytest.mark.parametrize("slope", [0.0, 0.2, 1.0, 1.5, -0.3])
+def test_leaky_relu_values_and_slopes_are_exactly_the_two_branches(slope):
+    x = np.array([-3.0, -1e-30, -0.0, 0.0, 1e-30, 2.0], dtype=np.float32)
+    t = ag.tensor(x, requires_grad=True)
+    y = ag.leaky_relu(t, slope)
+    y.backward(np.ones_like(x))
+    np.testing.assert_array_equal(y.data, np.where(x > 0, x, x * np.float32(slope)))
+    np.testing.assert_array_equal(t.grad.data, np.where(x > 0, 1, np.float32(slope)).astype(np.float32))
