@@ -71,3 +71,24 @@ def test_strips(tmp_path, rng):
     _assert_png(tmp_path / "c.png", plots.chain_strip(rng.random((5, 2, 16)), tmp_path / "c.png"))
     with pytest.raises(ValueError, match="steps, n, D"):
         plots.chain_strip(rng.random((5, 16)), tmp_path / "bad.png")
+
+
+def test_bar_comparison_with_many_labels(tmp_path):
+    labels = [f"mode {i}" for i in range(12)]
+    bars = {"minimax": np.linspace(0, 1, 12), "wgan-gp": np.full(12, 0.5)}
+    _assert_png(tmp_path / "bars.png", plots.bar_comparison(labels, bars, tmp_path / "bars.png", "coverage",
+                                                            title="t"))
+
+
+def test_video_gif_has_one_frame_per_step_of_the_shortest_video(tmp_path):
+    from PIL import Image
+    brightening = np.linspace(0, 1, 6)[:, None] * np.ones((6, 16))          # 6 frames of 4x4
+    path = tmp_path / "v.gif"
+    assert os.fspath(plots.video_gif([brightening, brightening[:4]], path, titles=["a", "b"], fps=5)) == str(path)
+    with Image.open(path) as gif:
+        assert gif.format == "GIF" and gif.n_frames == 4
+        first = np.asarray(gif.convert("L"), dtype=float)
+        gif.seek(3)
+        last = np.asarray(gif.convert("L"), dtype=float)
+    assert np.abs(first - last).mean() > 1           # the frames change as the video does
+    assert [name for name in os.listdir(tmp_path) if name.startswith(".tmp-")] == []
