@@ -20,6 +20,8 @@ import time
 
 import numpy as np
 
+from autograd.serialize import atomic_file
+
 from . import engine, workloads
 
 BACKENDS = ("numpy", "numba", "cupy")
@@ -30,7 +32,7 @@ CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 
 def limit_threads(threads):
     """BLAS (and PyTorch's intra-op pool, when torch is there) on `threads` threads, as a context."""
-    from threadpoolctl import threadpool_limits    # installed with scikit-learn
+    from threadpoolctl import threadpool_limits  # installed with scikit-learn
     try:
         import torch
         torch.set_num_threads(threads)
@@ -160,7 +162,7 @@ def main(argv=None):
     text = json.dumps(result, indent=1) if args.json else report(result)
     print(text)
     if args.out:
-        with open(args.out, "w") as handle:
+        with atomic_file(args.out, "w") as handle:
             handle.write(text + "\n")
     return 0
 

@@ -133,8 +133,9 @@ def torch_conv(x_host):
 
 
 def model_rows(backends, quick, repeats, measure):
+    from .transformer import transformer_rows  # (it imports this module's helpers)
     rows = []
-    for build in (rbm_rows, ddpm_rows, conv_rows):
+    for build in (rbm_rows, ddpm_rows, conv_rows, transformer_rows):
         try:
             rows += build(backends, quick, repeats, measure)
         except Exception as error:                     # a model in progress must not stop the bench
