@@ -183,7 +183,8 @@ class _FiniteGuard:
         if not self.pending:
             return
         values = [value for _, _, value in self.pending]
-        xp = autograd.backend.array_module(values[0])
+        on_device = any(autograd.backend.device_of(v) == "cuda" for v in values)   # floats may come first
+        xp = autograd.backend.module_for_device("cuda" if on_device else "cpu")
         finite = autograd.backend.to_numpy(xp.isfinite(xp.stack([xp.asarray(v).reshape(()) for v in values])))
         pending, self.pending = self.pending, []
         if not finite.all():

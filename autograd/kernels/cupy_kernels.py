@@ -3,8 +3,10 @@
 On a GPU a training step is bound by kernel launches, not arithmetic, so each kernel here is one
 ElementwiseKernel where the reference launches several (Adam: ~10 launches -> 1).  The reference
 functions already run on CuPy arrays (they use `xp`), so kernels not listed in KERNELS (logsumexp,
-softmax, log_softmax, im2col, col2im) run as the reference on the device.  Only this module imports
-cupy, and only when the cupy backend is chosen; each kernel compiles on its first call per dtype.
+softmax, log_softmax, im2col, col2im) run as the reference on the device.  A call on host arrays (a
+CPU tensor under the cupy backend) goes to the NumPy reference too: an ElementwiseKernel refuses
+NumPy arrays with a TypeError.  Only this module imports cupy, and only when the cupy backend is
+chosen; each kernel compiles on its first call per dtype.
 
 Scalars are passed as the array's dtype (float32 stays float32).  Random numbers never come from
 here: the caller draws uniforms / noise with `autograd.random.generator("cuda")`.
@@ -12,6 +14,8 @@ here: the caller draws uniforms / noise with `autograd.random.generator("cuda")`
 import math
 
 import cupy
+
+from . import reference
 
 _adam = cupy.ElementwiseKernel(
     "T grad, T lr_bias1, T one_minus_beta1, T one_minus_beta2, T inv_sqrt_bias2, T eps, "
@@ -142,7 +146,16 @@ def bce_with_logits(logits, targets):
     return _bce_with_logits(logits, targets)
 
 
-KERNELS = {
+def _device_or_reference(name, device_kernel):
+    """`device_kernel` when the first argument is a CuPy array, else the NumPy reference of `name`."""
+    host_kernel = reference.KERNELS[name]
+
+    def dispatch(first, *args):
+        return (device_kernel if isinstance(first, cupy.ndarray) else host_kernel)(first, *args)
+    return dispatch
+
+
+KERNELS = {name: _device_or_reference(name, device_kernel) for name, device_kernel in {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
     "rmsprop_update": rmsprop_update,
@@ -152,4 +165,4 @@ KERNELS = {
     "sigmoid": sigmoid,
     "softplus": softplus,
     "bce_with_logits": bce_with_logits,
-}
+}.items()}

@@ -303,8 +303,9 @@ class DDPM(GenerativeModel):
         """(4): the simple eps-prediction loss on a batch x0 in data coordinates (scalar Tensor)."""
         x0 = x0 if isinstance(x0, Tensor) else autograd.tensor(x0, dtype=np.float32)
         x0 = self.standardize(x0)
-        generator = autograd.random.generator(x0.device)
-        t = generator.integers(0, self.T, size=x0.shape[0])                       # uniform t
+        # uniform t, drawn on the host where the schedule tables and the time embedding read it
+        # (drawn on a GPU, every step would wait to copy it back)
+        t = autograd.random.generator("cpu").integers(0, self.T, size=x0.shape[0])
         noise = autograd.randn(x0.shape, device=x0.device)
         predicted = self.denoiser(self.q_sample(x0, t, noise), t)
         squared = (predicted - noise) ** 2
@@ -458,9 +459,12 @@ class DDPM(GenerativeModel):
         return kl.reshape(len(x0), -1).sum(axis=1)
 
     def _predict_eps_batched(self, x_t, t, batch_size):
-        """eps_theta(x_t, t) in float64, `batch_size` rows at a time."""
-        chunks = [x_t[i:i + batch_size].astype(np.float32) for i in range(0, len(x_t), batch_size)]
-        return np.concatenate([self.predict_eps(chunk, np.full(len(chunk), t)) for chunk in chunks]).astype(np.float64)
+        """eps_theta(x_t, t) in float64 on the host, `batch_size` rows at a time on the denoiser's device."""
+        device = autograd.backend.default_device()
+        chunks = [autograd.backend.to_device(x_t[i:i + batch_size].astype(np.float32), device)
+                  for i in range(0, len(x_t), batch_size)]
+        return np.concatenate([to_numpy(self.predict_eps(chunk, np.full(len(chunk), t)))
+                               for chunk in chunks]).astype(np.float64)
 
     def _model_mean(self, x_t, t, batch_size):
         """(5): mu_theta(x_t, t), float64."""

@@ -232,7 +232,7 @@ class GAN(GenerativeModel):
             raise ValueError("GAN.predict_code: this GAN has no codes (n_codes=0)")
         X = self._check_data(X, "predict_code")
         with autograd.no_grad():
-            x = autograd.tensor(2 * X - 1 if self.images else X)
+            x = autograd.tensor(2 * X - 1 if self.images else X, device=autograd.backend.default_device())
             logits = self.discriminator.q_head(self.discriminator.features(x))     # (n, K)
         return autograd.backend.to_numpy(logits.data).argmax(axis=1)
 
@@ -404,7 +404,8 @@ class GAN(GenerativeModel):
             raise ValueError(f"GAN.decode: latents must have shape (n, {self.latent_dim}), got {z.shape}")
         if self.n_codes and codes is None:
             raise ValueError(f"GAN.decode: this InfoGAN needs codes (n,) in [0, {self.n_codes}) beside z")
-        return self._generate_array(self.generator_input(autograd.tensor(z), codes))
+        z = autograd.tensor(z, device=autograd.backend.default_device())
+        return self._generate_array(self.generator_input(z, codes))
 
     def _generate_array(self, z):
         """G(z) with the averaged weights theta_avg (10) in evaluation mode (the live weights and the
@@ -420,7 +421,7 @@ class GAN(GenerativeModel):
         finally:
             self.generator.load_state_dict(live)
             self.generator.train(was_training)
-        return _unit_range(x) if self.images else x
+        return autograd.backend.to_numpy(_unit_range(x) if self.images else x)
 
     def _latents(self, n, seed):
         if int(n) < 1:
@@ -428,7 +429,7 @@ class GAN(GenerativeModel):
         if seed is None:
             return autograd.randn(int(n), self.latent_dim)
         z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
-        return autograd.tensor(z)
+        return autograd.tensor(z, device=autograd.backend.default_device())
 
     def _check_data(self, X, where):
         X = np.asarray(X, dtype=np.float32) if not hasattr(X, "__cuda_array_interface__") else X

@@ -117,10 +117,11 @@ class MADE(GenerativeModel):
         return self
 
     def _check(self, X):
+        """X as a float32 array (n, n_input) on the active backend's device."""
         X = np.asarray(X, dtype=np.float32) if not hasattr(X, "__cuda_array_interface__") else X
         if X.ndim != 2 or X.shape[1] != self.n_input:
             raise ValueError(f"MADE: expected data of shape (n, {self.n_input}), got {X.shape}")
-        return X
+        return ag.backend.to_device(X, ag.backend.default_device())
 
     def log_prob_per_mask(self, X, batch_size=1000):
         """log p_m(x) in nats for every mask: (M, n), float64."""
@@ -157,7 +158,8 @@ class MADE(GenerativeModel):
         x = np.zeros((n, self.n_input), dtype=np.float32)
         with ag.no_grad():
             for d in np.argsort(self.degrees[mask_index][0]):
-                p_one = ag.sigmoid(self.logits(ag.tensor(x))).numpy()[:, d]        # (2)
+                inputs = ag.tensor(x, device=ag.backend.default_device())
+                p_one = ag.sigmoid(self.logits(inputs)).numpy()[:, d]              # (2)
                 x[:, d] = rng.random(n) < p_one
         return x
 

@@ -224,7 +224,8 @@ class ProgressiveGAN(GenerativeModel):
         if seed is None:
             z = autograd.randn(int(n), self.latent_dim)
         else:
-            z = autograd.tensor(np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32))
+            z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
+            z = autograd.tensor(z, device=autograd.backend.default_device())
         with autograd.no_grad():
             images = self.generator(z, stage, alpha).data                         # (n, 1, r, r)
         return (autograd.backend.to_numpy(images).reshape(int(n), -1) + 1) / 2

@@ -184,7 +184,8 @@ class NCSN(GenerativeModel):
         """(4) on a batch in data coordinates (scalar Tensor)."""
         x0 = x0 if isinstance(x0, Tensor) else autograd.tensor(x0, dtype=np.float32)
         x0 = (x0 - self.shift) / self.scale
-        levels = autograd.random.generator(x0.device).integers(0, len(self.sigmas), size=x0.shape[0])
+        # noise levels drawn on the host: they index the NumPy array of sigmas, which refuses a CuPy index
+        levels = autograd.random.generator("cpu").integers(0, len(self.sigmas), size=x0.shape[0])
         noise = autograd.randn(x0.shape, device=x0.device)
         sigma = self._sigma_column(levels, x0.ndim)                                  # (B, 1, ...)
         residual = self.score_tensor(x0 + noise * sigma, levels) * sigma + noise      # (4)
