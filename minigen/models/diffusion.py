@@ -44,7 +44,7 @@ import numpy as np
 
 import autograd
 from autograd import nn
-from autograd.backend import array_module, kernel, to_numpy
+from autograd.backend import array_module, device_of, kernel, to_device, to_numpy
 from autograd.tensor import Tensor
 
 from ..train import objective_step, train
@@ -289,8 +289,8 @@ class DDPM(GenerativeModel):
         """shift and scale on the device of x (a Tensor converts them itself)."""
         if isinstance(x, Tensor):
             return self.shift, self.scale
-        xp = array_module(x)
-        return xp.asarray(self.shift), xp.asarray(self.scale)
+        device = device_of(x)
+        return to_device(self.shift, device), to_device(self.scale, device)
 
     def _check_data(self, X, who):
         X = np.asarray(to_numpy(X) if hasattr(X, "shape") else X, dtype=np.float32)

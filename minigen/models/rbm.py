@@ -47,7 +47,7 @@ import numpy as np
 
 import autograd
 from autograd import nn, optim
-from autograd.backend import array_module, kernel, module_for_device, to_device
+from autograd.backend import array_module, default_device, kernel, module_for_device, to_device
 
 from ..train import train
 from ..zoo import Entry, register
@@ -102,6 +102,7 @@ class RBM(GenerativeModel):
         self.hbias = nn.Parameter(np.zeros(n_hidden, dtype=np.float32))
         self.register_buffer("base_vbias", np.zeros(n_visible, dtype=np.float32))
         self.register_buffer("persistent_chains", np.zeros((0, n_visible), dtype=np.float32))
+        self.to(default_device())                        # the active backend's device, as nn layers
 
     # -- checking inputs -----------------------------------------------------------------------
     def _as_visible(self, V, name="V"):
