@@ -7,10 +7,11 @@ high-quality samples (within 3 std of a mode), averaged over seeds.  Snapshots o
 the data as training goes on show modes being found, or dropped and chased (the "Helvetica
 scenario").
 
-Measured (seeds 0-2, CPU time on a loaded 2-core machine, where wall time ran 6 to 10 times longer):
-non-saturating (5,000 steps of 512, 77-92 s a run) ring 8/8 modes, 95.5% high quality, grid 23.7/25
-(24, 25, 22); WGAN-GP (4,000 steps, 90-99 s a run) ring 8/8, 94.8%, grid 24.3/25 (25, 24, 24).
-Expected wall time on an idle 2-core CPU: about 30 minutes (18 runs of 80 to 100 s); quick mode:
+Measured by this script end to end (seeds 0-2, 1,012 s on a 2-core machine shared with other jobs):
+non-saturating (5,000 steps of 512) ring 8/8 modes, 95.5% high quality, grid 23.7/25 (at least 22),
+88.2%; WGAN-GP (4,000 steps) ring 8/8, 94.6%, grid 24.7/25 (at least 24) but only 24.7% high
+quality (samples spread between the modes); saturating minimax ring 8/8, 87.6%, grid 25/25, 85.9%.
+Expected wall time on an idle 2-core CPU: about 15 minutes (18 runs of about a minute); quick mode:
 about 10 s (one short run on the ring).
 """
 import os
