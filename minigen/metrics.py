@@ -190,7 +190,7 @@ def digits_features(images, settings=None):
         raise ValueError(f"digits_fd needs 8x8 digits (n, 64), got {images.shape[1]} pixels per sample")
     model = digits_classifier(settings)
     with autograd.no_grad():
-        return model.features(autograd.tensor(images)).numpy()
+        return model.features(autograd.tensor(images, device=autograd.backend.default_device())).numpy()
 
 
 def digits_fd(samples, settings=None):
@@ -211,5 +211,5 @@ def classifier_accuracy(settings=None):
     X, y = load_digits("test", return_labels=True)
     model = digits_classifier(settings)
     with autograd.no_grad():
-        logits = model(autograd.tensor(X)).numpy()
+        logits = model(autograd.tensor(X, device=autograd.backend.default_device())).numpy()
     return float((logits.argmax(axis=1) == y).mean())

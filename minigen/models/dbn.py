@@ -18,7 +18,7 @@ For one RBM (layer_sizes of length 2) the bound is the RBM's exact log p(x).
 import numpy as np
 
 from autograd import nn
-from autograd.backend import array_module, kernel
+from autograd.backend import array_module, kernel, to_numpy
 
 from ..zoo import Entry, register
 from .base import GenerativeModel
@@ -54,16 +54,16 @@ class DBN(GenerativeModel):
         return self
 
     def sample(self, n, gibbs_steps=1000, seed=None, probabilities=False):
-        """n samples by (4), (n, n_visible); probabilities: the last step's p(x = 1 | h_1) instead
-        (for a single RBM, whose samples come from Gibbs, the samples)."""
+        """n samples by (4), a NumPy array (n, n_visible); probabilities: the last step's
+        p(x = 1 | h_1) instead (for a single RBM, whose samples come from Gibbs, the samples)."""
         rng = _generator(seed, self.rbms[0].W.device)
         top = self.rbms[-1]
         h = top._gibbs(top._sample_base(n, top.base_vbias, rng), gibbs_steps, rng)       # (n, H_L-1)
         for rbm in reversed(self.rbms[:-1]):
             if probabilities and rbm is self.rbms[0]:
-                return kernel("sigmoid")(h @ rbm.W.data.T + rbm.vbias.data)            # (2)
+                return to_numpy(kernel("sigmoid")(h @ rbm.W.data.T + rbm.vbias.data))  # (2)
             h = rbm._sample_visible(h, rng)                                             # (2), (n, H_l)
-        return h
+        return to_numpy(h)
 
     def log_prob_bound(self, X, log_z=None, method="ais", n_samples=100, seed=0):
         """The variational lower bound (5) on log p(x) per row, a Monte Carlo average over

@@ -301,7 +301,8 @@ class DDPM(GenerativeModel):
     # -- training ----------------------------------------------------------------------------
     def loss(self, x0):
         """(4): the simple eps-prediction loss on a batch x0 in data coordinates (scalar Tensor)."""
-        x0 = x0 if isinstance(x0, Tensor) else autograd.tensor(x0, dtype=np.float32)
+        if not isinstance(x0, Tensor):                               # a host batch goes to the denoiser's device
+            x0 = autograd.tensor(x0, dtype=np.float32, device=autograd.backend.default_device())
         x0 = self.standardize(x0)
         # uniform t, drawn on the host where the schedule tables and the time embedding read it
         # (drawn on a GPU, every step would wait to copy it back)
@@ -340,9 +341,11 @@ class DDPM(GenerativeModel):
 
     # -- sampling ----------------------------------------------------------------------------
     def predict_eps(self, x, t):
-        """eps_theta(x, t) as an array, for standardized x (B, ...) and times t (B,) (maybe fractional)."""
+        """eps_theta(x, t) as an array on x's device, for standardized x (B, ...) and times t (B,)
+        (maybe fractional); the denoiser runs on the active backend's device."""
         with autograd.no_grad():
-            return self.denoiser(Tensor(x), t).data
+            eps = self.denoiser(Tensor(to_device(x, autograd.backend.default_device())), t).data
+        return to_device(eps, device_of(x))
 
     def timesteps(self, steps=None):
         """The subsequence tau (0-based, increasing) of `steps` times out of T, last one T-1."""
@@ -459,12 +462,9 @@ class DDPM(GenerativeModel):
         return kl.reshape(len(x0), -1).sum(axis=1)
 
     def _predict_eps_batched(self, x_t, t, batch_size):
-        """eps_theta(x_t, t) in float64 on the host, `batch_size` rows at a time on the denoiser's device."""
-        device = autograd.backend.default_device()
-        chunks = [autograd.backend.to_device(x_t[i:i + batch_size].astype(np.float32), device)
-                  for i in range(0, len(x_t), batch_size)]
-        return np.concatenate([to_numpy(self.predict_eps(chunk, np.full(len(chunk), t)))
-                               for chunk in chunks]).astype(np.float64)
+        """eps_theta(x_t, t) in float64 on the host, `batch_size` rows at a time (each on the denoiser's device)."""
+        chunks = [x_t[i:i + batch_size].astype(np.float32) for i in range(0, len(x_t), batch_size)]
+        return np.concatenate([self.predict_eps(chunk, np.full(len(chunk), t)) for chunk in chunks]).astype(np.float64)
 
     def _model_mean(self, x_t, t, batch_size):
         """(5): mu_theta(x_t, t), float64."""

@@ -47,7 +47,7 @@ import numpy as np
 
 import autograd
 from autograd import nn, optim
-from autograd.backend import array_module, default_device, kernel, module_for_device, to_device
+from autograd.backend import array_module, default_device, kernel, module_for_device, to_device, to_numpy
 
 from ..train import train
 from ..zoo import Entry, register
@@ -176,9 +176,9 @@ class RBM(GenerativeModel):
         return self._draw_visible(field, rng)
 
     def sample(self, n, steps=1000, seed=None):
-        """n samples after `steps` Gibbs sweeps started at base-rate samples, (n, n_visible)."""
+        """n samples after `steps` Gibbs sweeps started at base-rate samples, a NumPy array (n, n_visible)."""
         rng = _generator(seed, self.W.device)
-        return self._gibbs(self._sample_base(n, self.base_vbias, rng), steps, rng)
+        return to_numpy(self._gibbs(self._sample_base(n, self.base_vbias, rng), steps, rng))
 
     # -- training --------------------------------------------------------------------------------
     def _init_from_data(self, X):

@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 import autograd
-from autograd.backend import array_module, kernel, to_numpy
+from autograd.backend import array_module, device_of, kernel, to_device, to_numpy
 from autograd.tensor import Tensor
 
 from ..train import objective_step, train
@@ -175,14 +175,17 @@ class NCSN(GenerativeModel):
         return self.network(x, levels) / self._sigma_column(levels, x.ndim)
 
     def score(self, x, level):
-        """The learned score at noise level `level` (an index into sigmas), standardized coordinates."""
+        """The learned score at noise level `level` (an index into sigmas), standardized coordinates,
+        as an array on x's device (the network runs on the active backend's device)."""
         levels = np.full(x.shape[0], level)
         with autograd.no_grad():
-            return self.score_tensor(Tensor(x), levels).data
+            score = self.score_tensor(Tensor(to_device(x, autograd.backend.default_device())), levels).data
+        return to_device(score, device_of(x))
 
     def loss(self, x0):
         """(4) on a batch in data coordinates (scalar Tensor)."""
-        x0 = x0 if isinstance(x0, Tensor) else autograd.tensor(x0, dtype=np.float32)
+        if not isinstance(x0, Tensor):                               # a host batch goes to the network's device
+            x0 = autograd.tensor(x0, dtype=np.float32, device=autograd.backend.default_device())
         x0 = (x0 - self.shift) / self.scale
         # noise levels drawn on the host: they index the NumPy array of sigmas, which refuses a CuPy index
         levels = autograd.random.generator("cpu").integers(0, len(self.sigmas), size=x0.shape[0])
