@@ -392,8 +392,10 @@ class DDPM(GenerativeModel):
         else:
             default_steps = self.T if method == "ddpm" else min(50, self.T)
             trajectory = self._reverse(x, method, steps or default_steps, variance, eta, generator)
-        trajectory = [to_numpy(self.unstandardize(x)) for x in trajectory]
-        return (trajectory[-1], np.stack(trajectory)) if return_trajectory else trajectory[-1]
+        if not return_trajectory:                        # one copy to the host, not one per step
+            return to_numpy(self.unstandardize(trajectory[-1]))
+        frames = [to_numpy(self.unstandardize(x)) for x in trajectory]
+        return frames[-1], np.stack(frames)
 
     def _reverse(self, x, method, steps, variance, eta, generator):
         """The reverse chain over the subsequence of `steps` times: a list of every x, x_T first."""
