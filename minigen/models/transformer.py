@@ -178,8 +178,8 @@ class CharTransformer(GenerativeModel):
         return "".join(VOCABULARY[t] if t < UNKNOWN else "?" for t in tokens)
 
     def _windows(self, tokens, starts):
-        offsets = np.arange(self.block_size + 1)
-        windows = tokens[np.asarray(ag.backend.to_numpy(starts))[:, None] + offsets]     # (B, T + 1)
+        xp = ag.backend.array_module(tokens)             # windows cut where the tokens live: no host trip
+        windows = tokens[xp.asarray(starts)[:, None] + xp.arange(self.block_size + 1)]   # (B, T + 1)
         return windows[:, :-1], windows[:, 1:]
 
     def loss(self, tokens, starts):
@@ -199,6 +199,7 @@ class CharTransformer(GenerativeModel):
         optimizer = optim.AdamW(self.parameters(), lr=1e-3 if lr is None else lr,
                                 weight_decay=0.01 if weight_decay is None else weight_decay)
         starts = np.arange(len(tokens) - self.block_size - 1)
+        tokens = ag.backend.to_device(tokens, ag.backend.default_device())     # beside the batches of starts
         step = objective_step(lambda batch: self.loss(tokens, batch), optimizer)
         self.history = train(self, starts, step, optimizer, steps=3000 if steps is None else steps,
                              batch_size=32 if batch_size is None else batch_size,
