@@ -67,7 +67,8 @@ class DBN(GenerativeModel):
 
     def log_prob_bound(self, X, log_z=None, method="ais", n_samples=100, seed=0):
         """The variational lower bound (5) on log p(x) per row, a Monte Carlo average over
-        `n_samples` draws of q; log_z: the top RBM's log partition (else computed by `method`)."""
+        `n_samples` draws of q, a NumPy array (n,); log_z: the top RBM's log partition (else computed
+        by `method`)."""
         top = self.rbms[-1]
         if log_z is None:
             log_z = top.log_partition(method, seed=seed)
@@ -83,8 +84,8 @@ class DBN(GenerativeModel):
             log_ratio += (_bernoulli_log_prob(h, h_up @ W.T + b)                          # (2)
                           - _bernoulli_log_prob(h_up, up_logits))
             h = h_up
-        log_ratio += top.log_prob(h, log_z=log_z)                                       # (6)
-        return log_ratio.reshape(len(X), n_samples).mean(axis=1)                        # (5), (n,)
+        log_ratio += top._log_prob(top._as_visible(h, "h"), log_z=log_z)                 # (6)
+        return to_numpy(log_ratio.reshape(len(X), n_samples).mean(axis=1))              # (5), (n,)
 
 
 def _build(data_shape, args):

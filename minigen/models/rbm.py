@@ -163,12 +163,12 @@ class RBM(GenerativeModel):
         return v
 
     def hidden_probabilities(self, V):
-        """p(h_j = 1 | v) by (4) for each row of V -> (n, n_hidden)."""
-        return kernel("sigmoid")(self._as_visible(V) @ self.W.data + self.hbias.data)
+        """p(h_j = 1 | v) by (4) for each row of V -> a NumPy array (n, n_hidden)."""
+        return to_numpy(kernel("sigmoid")(self._as_visible(V) @ self.W.data + self.hbias.data))
 
     def gibbs(self, V, steps=1, seed=None):
-        """`steps` sweeps of block Gibbs sampling, (4) then (5), from the rows of V -> new V."""
-        return self._gibbs(self._as_visible(V), steps, _generator(seed, self.W.device))
+        """`steps` sweeps of block Gibbs sampling, (4) then (5), from the rows of V -> new V (NumPy)."""
+        return to_numpy(self._gibbs(self._as_visible(V), steps, _generator(seed, self.W.device)))
 
     def _sample_base(self, n, base_vbias, rng):
         """n samples of the base-rate model A (independent visibles with biases b_A)."""
@@ -346,15 +346,20 @@ class RBM(GenerativeModel):
         return self._draw_visible((1 - beta) * base + beta * (h @ W.T + b), rng)
 
     def log_prob(self, X, log_z=None):
-        """log p(x) = -F(x) - log Z per row, (3); log Z exact unless given (e.g. from AIS)."""
-        X = self._as_visible(X, "X")
+        """log p(x) = -F(x) - log Z per row, (3), a NumPy array (n,); log Z exact unless given
+        (e.g. from AIS)."""
+        return to_numpy(self._log_prob(self._as_visible(X, "X"), log_z))
+
+    def _log_prob(self, v, log_z=None):
+        """log p(v) of (3) per row of v, on v's device, in float64."""
         if log_z is None:
             log_z = self.log_partition("exact")
         W, b, c, _ = self._parameters64()
-        return self._visible_log_weights(X.astype(np.float64), W, b, c) - log_z
+        return self._visible_log_weights(v.astype(np.float64), W, b, c) - log_z
 
     def pseudo_log_likelihood(self, X):
-        """sum_i log p(x_i | x_-i) per row by (12): the pseudo-likelihood, not the likelihood."""
+        """sum_i log p(x_i | x_-i) per row by (12), a NumPy array (n,): the pseudo-likelihood, not the
+        likelihood."""
         if self.visible != "bernoulli":
             raise ValueError("RBM.pseudo_log_likelihood: defined here for Bernoulli visibles only")
         X = self._as_visible(X, "X").astype(np.float64)
@@ -365,7 +370,7 @@ class RBM(GenerativeModel):
         softplus = kernel("softplus")
         free_gap = (-sign * b - softplus(flipped_input).sum(axis=2)
                     + softplus(hidden_input).sum(axis=1, keepdims=True))                  # F(x~i) - F(x)
-        return (-softplus(-free_gap)).sum(axis=1)                                         # (12)
+        return to_numpy((-softplus(-free_gap)).sum(axis=1))                               # (12)
 
 
 DEFAULTS = {

@@ -48,3 +48,17 @@ def test_digits_features_of_host_images(device, tmp_path, monkeypatch):
         accuracy = metrics.classifier_accuracy(settings)
     assert type(features) is np.ndarray and features.shape == (5, 64)
     assert 0 <= accuracy <= 1
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_rbm_and_dbn_answers_are_numpy_arrays(device):
+    X = (np.random.default_rng(0).random((5, 6)) < 0.5).astype(np.float32)
+    with autograd.use_backend(backend_for(device)):
+        rbm, dbn = RBM(6, 3, seed=0), DBN([6, 4, 3])
+        answers = {"gibbs": rbm.gibbs(X, steps=2, seed=0), "log_prob": rbm.log_prob(X),
+                   "pseudo_log_likelihood": rbm.pseudo_log_likelihood(X),
+                   "hidden_probabilities": rbm.hidden_probabilities(X),
+                   "log_prob_bound": dbn.log_prob_bound(X, method="exact", n_samples=3)}
+    for name, answer in answers.items():
+        assert type(answer) is np.ndarray and len(answer) == 5, name
+    assert np.all(answers["log_prob_bound"] <= 0) and np.all(answers["log_prob"] <= 0)
