@@ -4,7 +4,7 @@ Each step is one fused kernel call per parameter (`autograd/kernels/reference.py
 equations), so the numba and cupy backends can run it in one pass over memory.  Parameters without
 a gradient are skipped.  `state_dict()` holds plain arrays and numbers: it saves with autograd.save.
 """
-from .backend import array_module, kernel
+from .backend import array_module, kernel, to_device
 
 
 class Optimizer:
@@ -61,9 +61,8 @@ class Optimizer:
         self.hyperparameters.update(saved)
         self.step_count = int(state_dict["step_count"])
         self.state = []
-        for p, saved in zip(self.params, state_dict["state"]):
-            xp = array_module(p.data)
-            self.state.append({k: (xp.array(v, dtype=p.dtype) if hasattr(v, "shape") else v)
+        for p, saved in zip(self.params, state_dict["state"]):          # a copy, on the parameter's device
+            self.state.append({k: (to_device(v, p.device).astype(p.dtype) if hasattr(v, "shape") else v)
                                for k, v in saved.items()})
 
 

@@ -87,3 +87,17 @@ def test_bernoulli_samples_from_device_uniforms_follow_the_probabilities(device)
         assert backend.device_of(samples) == device and samples.dtype == np.float32
         frequencies = backend.to_numpy(samples.mean(axis=0))
         np.testing.assert_allclose(frequencies, backend.to_numpy(probs[0]), atol=0.015)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_optimizer_state_moves_to_the_device_of_the_parameters_it_is_loaded_into(device):
+    with autograd.use_backend(backend_for(device)):
+        w = autograd.tensor(np.ones(3, dtype=np.float32), requires_grad=True, device=device)
+        source = optim.Adam([w], lr=0.1)
+        w.grad = autograd.tensor(np.full(3, 0.5, dtype=np.float32), device=device)
+        source.step()
+        state = source.state_dict()
+    host = optim.Adam([autograd.tensor(np.ones(3, dtype=np.float32), requires_grad=True)], lr=0.1)
+    host.load_state_dict(state)
+    assert all(type(v) is np.ndarray for v in host.state[0].values() if hasattr(v, "shape"))
+    np.testing.assert_allclose(host.state[0]["exp_avg"], np.full(3, 0.05), rtol=1e-6)
