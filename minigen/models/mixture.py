@@ -13,6 +13,8 @@ The exact log-likelihood (2) makes it the baseline row of the likelihood table.
 """
 import numpy as np
 
+from autograd.backend import to_numpy
+
 from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
 
@@ -27,7 +29,7 @@ class MixtureOfBernoullis(GenerativeModel):
     def fit(self, X, epochs=None, smoothing=None, seed=None, progress=True):
         """EM for `epochs` iterations (default 100) from random responsibilities.  The default
         smoothing 0.25 was chosen on a validation split of the digits' training set."""
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(to_numpy(X), dtype=np.float64)           # EM runs on the host (CuPy input too)
         if X.ndim != 2:
             raise ValueError(f"MixtureOfBernoullis.fit: X must be (n, d), got {X.shape}")
         epochs = 100 if epochs is None else epochs
@@ -49,7 +51,7 @@ class MixtureOfBernoullis(GenerativeModel):
 
     def _log_joint(self, X):
         """log pi_k + log p(x | k) for every component: (n, K)                            (2)"""
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(to_numpy(X), dtype=np.float64)           # EM runs on the host (CuPy input too)
         return self.log_mixing + X @ np.log(self.means).T + (1 - X) @ np.log1p(-self.means).T
 
     def _log_posterior(self, X):

@@ -231,7 +231,7 @@ class ProgressiveGAN(GenerativeModel):
         return (autograd.backend.to_numpy(images).reshape(int(n), -1) + 1) / 2
 
     def _check_data(self, X):
-        X = np.asarray(X, dtype=np.float32)
+        X = np.asarray(autograd.backend.to_numpy(X), dtype=np.float32)          # (a CuPy array too)
         if X.ndim != 2 or X.shape[1] != self.data_dim or len(X) < 2:
             raise ValueError(f"ProgressiveGAN.fit: X must have shape (n >= 2, {self.data_dim}), got {X.shape}")
         return X

@@ -271,7 +271,7 @@ class PixelTransformer(GenerativeModel):
         """
         optimizer = optim.AdamW(self.parameters(), lr=3e-3 if lr is None else lr, weight_decay=0.01)
         step = objective_step(lambda batch: self.nll(batch).mean(), optimizer)
-        train(self, np.asarray(X, dtype=np.float32), step, optimizer, epochs=70 if epochs is None else epochs,
+        train(self, np.asarray(ag.backend.to_numpy(X), dtype=np.float32), step, optimizer, epochs=70 if epochs is None else epochs,
               batch_size=100 if batch_size is None else batch_size, seed=self.seed if seed is None else seed,
               progress=progress, description="PixelTransformer")
         return self
