@@ -248,14 +248,16 @@ class PixelTransformer(GenerativeModel):
         self.gpt = GPT(3, n_layer, n_head, n_embd, n_input)
 
     def _inputs(self, X):
-        """(inputs, targets): the pixels shifted right behind a start token, and the pixels: (n, D) each."""
-        X = np.asarray(ag.backend.to_numpy(X))
-        if X.ndim != 2 or X.shape[1] != self.n_input or np.any((X != 0) & (X != 1)):
+        """(inputs, targets): the pixels shifted right behind a start token, and the pixels: (n, D) each,
+        on the device of X (the binary check reads one flag back, as the embedding's bounds check does)."""
+        X = X if hasattr(X, "shape") else np.asarray(X)
+        xp = ag.backend.array_module(X)
+        if X.ndim != 2 or X.shape[1] != self.n_input or bool(xp.any((X != 0) & (X != 1))):
             raise ValueError(f"PixelTransformer: expected binary data (n, {self.n_input}), got {X.shape} "
-                             f"with values {np.unique(X)[:5]}")
+                             f"with values {ag.backend.to_numpy(xp.unique(X))[:5]}")
         X = X.astype(np.int64)
-        start = np.full((len(X), 1), self.START)
-        return np.concatenate([start, X[:, :-1]], axis=1), X                # (n, D): shifted right by one
+        start = xp.full((len(X), 1), self.START)
+        return xp.concatenate([start, X[:, :-1]], axis=1), X                # (n, D): shifted right by one
 
     def nll(self, X):
         """-log p(x) per image, summed over pixels: (B,)"""
