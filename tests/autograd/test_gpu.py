@@ -5,6 +5,8 @@ skips itself without CuPy and a GPU (tests/conftest.py), the cpu case runs the s
 """
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from strategies import seeds, shapes
 
 import autograd
 from autograd import backend, nn, optim
@@ -17,15 +19,15 @@ def backend_for(device):
     return "cupy" if device == "cuda" else "numpy"
 
 
-def host_args(name, rng):
-    """Arguments (float32 arrays and scalars) of each cupy kernel, drawn on the host."""
-    a, b, c = (rng.standard_normal((7, 5)).astype(np.float32) for _ in range(3))
+def host_args(name, rng, shape=(7, 5)):
+    """Arguments (float32 arrays of `shape` and scalars) of each cupy kernel, drawn on the host."""
+    a, b, c = (rng.standard_normal(shape).astype(np.float32) for _ in range(3))
     square = np.abs(c)
     return {
         "adam_update": (a, b, c, square, 1e-2, 0.9, 0.999, 1e-8, 3, 0.01, True),
         "sgd_update": (a, b, c, 0.1, 0.9, 0.01),
         "rmsprop_update": (a, b, square, 1e-2, 0.99, 1e-8, 0.0),
-        "sample_bernoulli": (3 * a, rng.random((7, 5), dtype=np.float32)),
+        "sample_bernoulli": (3 * a, rng.random(shape, dtype=np.float32)),
         "langevin_step": (a, b, c, 0.01),
         "ddpm_step": (a, b, c, 1.01, 0.02, 0.1),
         "sigmoid": (30 * a,),
@@ -39,12 +41,14 @@ def as_host(value):
 
 
 @pytest.mark.gpu
-def test_every_cupy_kernel_agrees_with_its_reference():
+@settings(max_examples=20, deadline=None)
+@given(shapes(min_dims=1), seeds)
+def test_every_cupy_kernel_agrees_with_its_reference(shape, seed):
     import cupy
     from autograd.kernels import cupy_kernels
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     for name, kernel in cupy_kernels.KERNELS.items():
-        args = host_args(name, rng)
+        args = host_args(name, rng, shape)
         host = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         device = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
         expected, got = reference.KERNELS[name](*host), kernel(*device)
