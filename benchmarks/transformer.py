@@ -8,7 +8,8 @@ import math
 
 import numpy as np
 
-from autograd import optim
+from autograd import backend, optim
+from minigen.data import text_corpus
 
 from .workloads import find_model, on_backend, sync_for
 
@@ -16,17 +17,13 @@ FULL = {"n_layer": 2, "n_head": 4, "n_embd": 128, "block_size": 128, "batch": 32
 QUICK = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "batch": 4}
 
 
-def corpus_tokens(model):
-    from minigen.data import text_corpus
-    return model.encode(text_corpus("train")[:100000])
-
-
 def engine_step(shape):
     CharTransformer = find_model("CharTransformer")
     model = CharTransformer(**{k: shape[k] for k in ("n_layer", "n_head", "n_embd", "block_size")})
     optimizer = optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)
-    tokens = corpus_tokens(model)
+    tokens = model.encode(text_corpus("train")[:100000])
     starts = np.random.default_rng(0).integers(0, len(tokens) - shape["block_size"] - 1, shape["batch"])
+    tokens, starts = (backend.to_device(a, backend.default_device()) for a in (tokens, starts))  # as fit
 
     def step():
         optimizer.zero_grad()

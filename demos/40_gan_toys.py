@@ -11,8 +11,8 @@ Measured by this script end to end (seeds 0-2, 1,012 s on a 2-core machine share
 non-saturating (5,000 steps of 512) ring 8/8 modes, 95.5% high quality, grid 23.7/25 (at least 22),
 88.2%; WGAN-GP (4,000 steps) ring 8/8, 94.6%, grid 24.7/25 (at least 24) but only 24.7% high
 quality (samples spread between the modes); saturating minimax ring 8/8, 87.6%, grid 25/25, 85.9%.
-Expected wall time on an idle 2-core CPU: about 15 minutes (18 runs of about a minute); quick mode:
-about 10 s (one short run on the ring).
+Expected wall time on a 2-core CPU: about 17 minutes, as measured above; quick mode: about 10 s
+(one short run on the ring).
 """
 import os
 

@@ -84,7 +84,7 @@ class DBN(GenerativeModel):
             log_ratio += (_bernoulli_log_prob(h, h_up @ W.T + b)                          # (2)
                           - _bernoulli_log_prob(h_up, up_logits))
             h = h_up
-        log_ratio += top._log_prob(top._as_visible(h, "h"), log_z=log_z)                 # (6)
+        log_ratio += top._log_prob(h, log_z=log_z)                                      # (6)
         return to_numpy(log_ratio.reshape(len(X), n_samples).mean(axis=1))              # (5), (n,)
 
 

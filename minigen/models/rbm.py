@@ -17,8 +17,9 @@ Gradient                -d log p(v) / d theta = dF(v)/d theta - <dF/d theta>_mod
 Training (Hinton 2002; Tieleman 2008; Hinton's practical guide 2010): the model expectation in (6)
 comes from k steps of block Gibbs sampling, (4) then (5), started at the data (CD-k) or at
 persistent chains carried across updates (PCD).  The update (6) is exactly the gradient of
-mean F(v_data) - mean F(v_model) on those samples.  Hidden states driven by the data are sampled
-binary; the last hidden update uses probabilities.  W ~ N(0, 0.01^2), b = log(p / (1 - p)) from
+mean F(v_data) - mean F(v_model) on those samples, so its hidden statistics are the probabilities
+p(h = 1 | v) of (4); the chains move through binary hidden samples (drawn from the data in CD-k, from
+the chains' own visibles in PCD).  W ~ N(0, 0.01^2), b = log(p / (1 - p)) from
 (smoothed) data marginals, momentum 0.5 then 0.9, weight decay on W.
 
 Exact log Z, enumerating the smaller layer (at most 2^24 states):
