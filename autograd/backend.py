@@ -58,14 +58,28 @@ def require_numba():
         raise BackendError("the numba backend needs Numba: `pip install numba`") from exc
 
 
+_ENGINE_KERNELS = {"numba": "autograd.kernels.numba_kernels", "cupy": "autograd.kernels.cupy_kernels"}
+_registered = []        # kernels added from outside the engine: (reference table, {backend: module path})
+
+
+def register_kernels(reference, **modules):
+    """Add kernels to every backend's table: `reference` maps name -> NumPy function; `modules` maps
+    a backend name ("numba", "cupy") to the import path of a module whose KERNELS dict replaces
+    those references on that backend (imported only when that backend is chosen)."""
+    _registered.append((dict(reference), dict(modules)))
+    _state["kernels"] = None                            # the active table is rebuilt on the next call
+
+
 def _load_kernels(name):
     """The kernel table of a backend: a dict name -> function."""
     from .kernels import reference
     table = dict(reference.KERNELS)
-    if name == "numba":
-        table.update(importlib.import_module("autograd.kernels.numba_kernels").KERNELS)
-    elif name == "cupy":
-        table.update(importlib.import_module("autograd.kernels.cupy_kernels").KERNELS)
+    if name in _ENGINE_KERNELS:
+        table.update(importlib.import_module(_ENGINE_KERNELS[name]).KERNELS)
+    for extra, modules in _registered:
+        table.update(extra)
+        if name in modules:
+            table.update(importlib.import_module(modules[name]).KERNELS)
     return table
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import autograd
 from autograd import backend, nn, optim
 from autograd.kernels import reference
+from minigen.kernels import reference as model_reference
 
 
 def find_model(name):
@@ -170,9 +171,17 @@ def kernel_arguments(name, quick):
     }[name]()
 
 
+REFERENCES = {**reference.KERNELS, **model_reference.KERNELS}
+COMPILED = {"numba": ("autograd.kernels.numba_kernels",),
+            "cupy": ("autograd.kernels.cupy_kernels", "minigen.kernels.cupy_kernels")}
+
+
 def kernel_table(name):
-    module = {"numba": "autograd.kernels.numba_kernels", "cupy": "autograd.kernels.cupy_kernels"}[name]
-    return importlib.import_module(module).KERNELS
+    """The compiled kernels of backend `name`: the engine's and the models' together."""
+    table = {}
+    for module in COMPILED[name]:
+        table.update(importlib.import_module(module).KERNELS)
+    return table
 
 
 def kernel_rows(backends, quick, repeats, measure):
@@ -182,7 +191,7 @@ def kernel_rows(backends, quick, repeats, measure):
     for kernel_name in names:
         args = kernel_arguments(kernel_name, quick)
         row = {"workload": f"kernel {kernel_name}",
-               "numpy": measure(lambda: (lambda: reference.KERNELS[kernel_name](*args), lambda: None),
+               "numpy": measure(lambda: (lambda: REFERENCES[kernel_name](*args), lambda: None),
                                 repeats)}
         for name, table in compiled.items():
             if kernel_name in table:

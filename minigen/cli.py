@@ -11,10 +11,12 @@ Usage errors (bad arguments, unknown models or data, missing files, corrupt chec
 unavailable backend) exit with status 2 and one line on stderr; every file is written atomically.
 """
 import argparse
+import importlib.util
 import inspect
 import json
 import math
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -243,14 +245,11 @@ def cmd_demo(args, argv):
 
 
 def cmd_bench(args, argv):
-    try:
-        import benchmarks
-        bench_main = benchmarks.main
-    except (ImportError, AttributeError):
-        raise UsageError("the benchmarks are not available (benchmarks.main is missing; "
-                         "run from a source checkout)") from None
+    """Run `python -m benchmarks` in a child process: minigen itself never imports the benchmarks."""
+    if importlib.util.find_spec("benchmarks") is None:
+        raise UsageError("the benchmarks are not available (run from a source checkout of minigen)")
     forwarded = (["--backends", args.backends] if args.backends else []) + (["--json"] if args.json else [])
-    return bench_main(forwarded) or 0
+    return subprocess.run([sys.executable, "-m", "benchmarks", *forwarded]).returncode
 
 
 # -- the parser ------------------------------------------------------------------------------

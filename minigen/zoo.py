@@ -1,8 +1,6 @@
 """The registry of model families that the command line, the demos and the likelihood table use.
 
-Each family's module registers one Entry (at the bottom of minigen/models/<family>.py):
-
-    register(Entry(name="vae", build=..., data="digits-binary", ...))
+The registry imports the models; the models never import the registry.  One Entry per family:
 
     build(data_shape, args) -> model     a fresh model for data of that shape (one example's shape;
                                         (n_characters,) for text); `args` is a dict of command-line
@@ -17,11 +15,17 @@ Each family's module registers one Entry (at the bottom of minigen/models/<famil
                                          kind is "exact", "AIS", "IWAE" or "bound"; None if intractable
 """
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
-REGISTRY = {}
+from minigen import data, metrics
+from minigen.models import (DBN, DDPM, GAN, MADE, NCSN, RBM, VAE, Autoencoder, CharTransformer,
+                            DenoisingAutoencoder, MixtureOfBernoullis, PixelTransformer)
+from minigen.models.diffusion import image_shape_of
+from minigen.models.rbm import MAX_EXACT_BITS
+
+REGISTRY: Dict[str, "Entry"] = {}
 
 
 @dataclass
@@ -36,37 +40,257 @@ class Entry:
     description: str = ""
 
 
-def mean_nll(model, X_test):
+def register(entry: Entry) -> Entry:
+    REGISTRY[entry.name] = entry
+    return entry
+
+
+def names() -> List[str]:
+    """The registered family names, sorted."""
+    return sorted(REGISTRY)
+
+
+def with_likelihood() -> List[Entry]:
+    """The entries whose family has a tractable likelihood or bound (rows of the likelihood table)."""
+    return [REGISTRY[name] for name in names() if REGISTRY[name].likelihood is not None]
+
+
+def get(name: str) -> Entry:
+    """The Entry for a family name; a clear error for an unknown one."""
+    if name not in REGISTRY:
+        raise KeyError(f"unknown model {name!r}; known models: {', '.join(names())}")
+    return REGISTRY[name]
+
+
+# -- shared hooks ------------------------------------------------------------------------------
+def mean_nll(model, X_test) -> float:
     """-mean log p(x) in nats over the test rows, for a model whose log_prob is exact."""
     return float(-np.mean(model.log_prob(X_test)))
 
 
-def exact_likelihood(label):
+def exact_likelihood(label: str) -> Dict[str, Callable]:
     """The evaluate and likelihood hooks of a family with an exact log_prob (Entry(..., **these))."""
     return {"evaluate": lambda model, X_test: {"test_nll_nats": mean_nll(model, X_test)},
             "likelihood": lambda model, X_test: [(label, "exact", mean_nll(model, X_test))]}
 
 
-def register(entry):
-    REGISTRY[entry.name] = entry
-    return entry
+def _flat(shape) -> int:
+    return int(np.prod(shape))
 
 
-def names():
-    """The registered family names, sorted (after the model families have registered)."""
-    import minigen.models  # noqa: F401  (importing the models registers them)
-    return sorted(REGISTRY)
+def _seed(args: Dict[str, Any]) -> int:
+    return int(args.get("seed") or 0)
 
 
-def with_likelihood():
-    """The entries whose family has a tractable likelihood or bound (rows of the likelihood table)."""
-    return [REGISTRY[name] for name in names() if REGISTRY[name].likelihood is not None]
+def _quick(**settings):
+    """fit_kwargs that use `settings` in --quick mode and the family's defaults otherwise."""
+    return lambda args: dict(settings) if args.get("quick") else {}
 
 
-def get(name):
-    """The Entry for a family name; a clear error for an unknown one."""
-    import minigen.models  # noqa: F401  (importing the models registers them)
-    if name not in REGISTRY:
-        known = ", ".join(sorted(REGISTRY)) or "none yet"
-        raise KeyError(f"unknown model {name!r}; known models: {known}")
-    return REGISTRY[name]
+# -- autoencoders --------------------------------------------------------------------------------
+def _reconstruction_error(model, X_test):
+    reconstruction = model.reconstruct(X_test)
+    return {"test_reconstruction_mse": float(((reconstruction - X_test) ** 2).sum(axis=1).mean())}
+
+
+def _epochs_and_seed(args):
+    return {"epochs": args.get("epochs"), "seed": args.get("seed")}
+
+
+register(Entry(name="autoencoder", model_class=Autoencoder, data="digits",
+               build=lambda shape, args: Autoencoder(_flat(shape), seed=_seed(args)),
+               fit_kwargs=_epochs_and_seed, evaluate=_reconstruction_error,
+               description="MLP autoencoder, sigmoid outputs, BCE reconstruction"))
+register(Entry(name="dae", model_class=DenoisingAutoencoder, data="digits",
+               build=lambda shape, args: DenoisingAutoencoder(_flat(shape), seed=_seed(args)),
+               fit_kwargs=_epochs_and_seed, evaluate=_reconstruction_error,
+               description="denoising autoencoder (Gaussian corruption), sampled by a corrupt/reconstruct chain"))
+
+
+# -- VAE -----------------------------------------------------------------------------------------
+VAE_LATENT = 8
+
+
+def _vae_evaluate(model, X_test):
+    return {"test_nll_iwae_k5000": float(-model.log_prob(X_test, k=5000).mean()),
+            "test_negative_elbo": float(-model.elbo(X_test).mean())}
+
+
+def _vae_likelihood(model, X_test):
+    return [("VAE (IWAE k=5000)", "IWAE", float(-model.log_prob(X_test, k=5000).mean())),
+            ("VAE (ELBO)", "bound", float(-model.elbo(X_test).mean()))]
+
+
+register(Entry(name="vae", model_class=VAE, data="digits-binary",
+               build=lambda shape, args: VAE(_flat(shape), VAE_LATENT, seed=_seed(args)),
+               fit_kwargs=lambda args: {"epochs": args.get("epochs") or (20 if args.get("quick") else None),
+                                        "seed": args.get("seed")},
+               evaluate=_vae_evaluate, likelihood=_vae_likelihood,
+               description="VAE 64-256-256-8 tanh, Bernoulli decoder, IWAE k=5 training; IWAE likelihood"))
+
+
+# -- RBM and DBN ---------------------------------------------------------------------------------
+def _rbm_builder(default_hidden):
+    def build(shape, args):
+        return RBM(_flat(shape), int(args.get("hidden") or default_hidden), seed=_seed(args))
+    return build
+
+
+def _rbm_fit_kwargs(args):
+    kwargs = {name: args[name] for name in ("epochs", "batch_size", "lr", "seed") if args.get(name) is not None}
+    if args.get("quick"):
+        kwargs.setdefault("epochs", 10)
+    return kwargs
+
+
+def _can_enumerate(rbm):
+    return min(rbm.n_hidden, rbm.n_visible) <= MAX_EXACT_BITS
+
+
+def _rbm_evaluate(rbm, X_test):
+    log_z_ais, log_z_std = rbm.log_partition("ais", return_std=True)
+    results = {"log_z_ais": log_z_ais, "log_z_ais_std": log_z_std,
+               "test_nll_ais": float(-rbm.log_prob(X_test, log_z=log_z_ais).mean()),
+               "test_pseudo_nll": float(-rbm.pseudo_log_likelihood(X_test).mean())}
+    if _can_enumerate(rbm):
+        log_z = rbm.log_partition("exact")
+        results.update(log_z_exact=log_z, test_nll_exact=float(-rbm.log_prob(X_test, log_z=log_z).mean()))
+    return results
+
+
+def _rbm_likelihood(rbm, X_test):
+    label = f"RBM, {rbm.n_hidden} hidden, CD-1"
+    results = _rbm_evaluate(rbm, X_test)
+    rows = [(label, "AIS", results["test_nll_ais"])]
+    if "test_nll_exact" in results:
+        rows.insert(0, (label, "exact", results["test_nll_exact"]))
+    return rows
+
+
+for _name, _hidden in (("rbm", 16), ("rbm20", 20)):
+    register(Entry(name=_name, model_class=RBM, build=_rbm_builder(_hidden), data="digits-binary",
+                   fit_kwargs=_rbm_fit_kwargs, evaluate=_rbm_evaluate, likelihood=_rbm_likelihood,
+                   description=f"restricted Boltzmann machine, {_hidden} hidden units (CD-k / PCD), "
+                               "exact and AIS log-likelihood"))
+
+
+def _dbn_evaluate(dbn, X_test):
+    top = dbn.rbms[-1]
+    log_z, log_z_std = top.log_partition("ais", return_std=True)
+    results = {"top_log_z_ais": log_z, "top_log_z_ais_std": log_z_std,
+               "test_nll_bound_ais": float(-dbn.log_prob_bound(X_test, log_z=log_z).mean())}
+    if min(top.n_visible, top.n_hidden) <= 20:
+        exact = top.log_partition("exact")
+        results.update(top_log_z_exact=exact,
+                       test_nll_bound_exact=float(-dbn.log_prob_bound(X_test, log_z=exact).mean()))
+    return results
+
+
+def _dbn_likelihood(dbn, X_test):
+    results = _dbn_evaluate(dbn, X_test)
+    nll = results.get("test_nll_bound_exact", results["test_nll_bound_ais"])
+    return [("DBN " + "-".join(map(str, dbn.layer_sizes)), "bound", nll)]
+
+
+register(Entry(name="dbn", model_class=DBN, data="digits-binary",
+               build=lambda shape, args: DBN([_flat(shape), *(args.get("hidden") or (32, 16))], seed=_seed(args)),
+               fit_kwargs=_rbm_fit_kwargs, evaluate=_dbn_evaluate, likelihood=_dbn_likelihood,
+               description="deep belief net: greedily stacked RBMs, bound on log p(x) with AIS on the top"))
+
+
+# -- GAN -----------------------------------------------------------------------------------------
+def _gan_build(shape, args):
+    """An MLP GAN for 2-D toys; a DCGAN for square images such as the digits."""
+    data_dim, loss = _flat(shape), args.get("loss") or "nonsaturating"
+    if data_dim == 2:
+        return GAN(2, latent_dim=2, loss=loss, seed=_seed(args))
+    return GAN(data_dim, latent_dim=16, hidden=(32,), loss=loss, architecture="conv", seed=_seed(args))
+
+
+def _gan_evaluate(model, X_test):
+    """Mode coverage over 2,500 samples on the 8/25-Gaussian toys; digits_fd on 8x8 digits."""
+    samples = model.sample(2500, seed=0)
+    if model.data_dim == 2:
+        for name, centers in data.TOY_CENTERS.items():
+            if _nearest_toy(X_test, centers, data.TOY_STD[name]):
+                captured, high_quality = metrics.mode_coverage(samples, centers, data.TOY_STD[name])
+                return {"modes_captured": int(captured), "modes_total": len(centers),
+                        "fraction_high_quality": float(high_quality)}
+        return {}
+    if model.data_dim == 64:
+        return {"digits_fd": float(metrics.digits_fd(samples)), "digits_fd_floor": float(metrics.digits_fd_floor())}
+    return {}
+
+
+def _nearest_toy(X, centers, std):
+    """Whether almost every point of X lies within 5 std of one of `centers` (X is that toy)."""
+    X = np.asarray(X, dtype=np.float64)
+    distance = np.min(np.linalg.norm(X[:, None, :] - centers[None], axis=2), axis=1)
+    return np.mean(distance < 5 * std) > 0.95
+
+
+register(Entry(name="gan", model_class=GAN, build=_gan_build, data="8gaussians", fit_kwargs=_quick(steps=200),
+               evaluate=_gan_evaluate, likelihood=None,
+               description="GAN: minimax, non-saturating, WGAN, WGAN-GP; MLP on 2-D toys, DCGAN on digits"))
+
+
+# -- diffusion and score models --------------------------------------------------------------------
+def _grid_levels(X):
+    """How many evenly spaced levels in [0, 1] the data sit on (2, 17, 256), or None if continuous."""
+    for levels in (2, 17, 256):
+        if np.abs(np.round(X * (levels - 1)) - X * (levels - 1)).max() < 1e-4 and X.min() >= 0 and X.max() <= 1:
+            return levels
+    return None
+
+
+def _ddpm_likelihood(model, X_test):
+    levels = _grid_levels(np.asarray(X_test))
+    if levels is None:
+        return None
+    step = model._decoder_step(0.5 / (levels - 1) / float(model.scale))
+    nll = float(model.nll_bound(X_test, levels=levels, decoder_step=step).mean())
+    return [(f"DDPM T={model.T}: variational bound on -log P(x) of {levels}-level pixels, "
+             f"decoder at step {step + 1} (8')", "bound", nll)]
+
+
+def _sample_mmd(model, X_test):
+    X_test = np.asarray(X_test)
+    samples = model.sample(len(X_test), seed=1)
+    results = {"mmd": float(metrics.mmd(samples, X_test))}
+    if image_shape_of(model.data_shape) == (1, 8, 8):
+        results["digits_fd"] = float(metrics.digits_fd(samples))
+    return results
+
+
+def _steps_when_quick(steps):
+    return lambda args: {"steps": steps} if args.get("quick") and not args.get("epochs") else {}
+
+
+register(Entry(name="ddpm", model_class=DDPM, data="digits",
+               build=lambda shape, args: DDPM(shape, seed=_seed(args)),
+               fit_kwargs=_steps_when_quick(300), evaluate=_sample_mmd, likelihood=_ddpm_likelihood,
+               description="denoising diffusion (Ho et al. 2020): eps-prediction, ancestral and DDIM sampling"))
+register(Entry(name="ncsn", model_class=NCSN, data="8gaussians",
+               build=lambda shape, args: NCSN(shape, seed=_seed(args)),
+               fit_kwargs=_steps_when_quick(300), evaluate=_sample_mmd,
+               description="noise-conditional score network (Song and Ermon 2019) with annealed Langevin dynamics"))
+
+
+# -- autoregressive models and the mixture ---------------------------------------------------------
+register(Entry(name="made", model_class=MADE, data="digits-binary",
+               build=lambda shape, args: MADE(_flat(shape), seed=_seed(args)),
+               fit_kwargs=_quick(epochs=10), **exact_likelihood("MADE"),
+               description="masked autoencoder for distribution estimation: exact autoregressive likelihood"))
+register(Entry(name="mixture", model_class=MixtureOfBernoullis, data="digits-binary",
+               build=lambda shape, args: MixtureOfBernoullis(50, seed=_seed(args)),
+               fit_kwargs=_quick(epochs=20), **exact_likelihood("Mixture of 50 Bernoullis (EM)"),
+               description="mixture of Bernoullis fit by EM: the exact-likelihood baseline"))
+register(Entry(name="char-transformer", model_class=CharTransformer, data="text",
+               build=lambda shape, args: CharTransformer(seed=_seed(args)),
+               fit_kwargs=_quick(steps=30),
+               evaluate=lambda model, text: {"bits_per_char": model.bits_per_char(text)},
+               description="character-level transformer on the Python language reference"))
+register(Entry(name="pixel-transformer", model_class=PixelTransformer, data="digits-binary",
+               build=lambda shape, args: PixelTransformer(_flat(shape), seed=_seed(args)),
+               fit_kwargs=_quick(epochs=5), **exact_likelihood("Pixel transformer (image-GPT 8x8)"),
+               description="image-GPT over the 64 binary pixels of the digits"))

@@ -78,48 +78,6 @@ def rmsprop_update(param, grad, square_avg, lr, alpha, eps, weight_decay):
              t(weight_decay), param, square_avg)
 
 
-_sample_bernoulli = cupy.ElementwiseKernel(
-    "T logits, U uniforms", "T probs, T samples",
-    """
-    double x = (double)logits;
-    double e = exp(-fabs(x));                                   // in (0, 1]: never overflows
-    double p = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);        // p = sigmoid(logits)
-    probs = (T)p;
-    samples = (double)uniforms < p ? (T)1 : (T)0;               // s = 1[u < p]
-    """,
-    "minigen_sample_bernoulli")
-
-
-def sample_bernoulli(logits, uniforms):
-    probs = cupy.empty_like(logits)
-    samples = cupy.empty_like(logits)
-    _sample_bernoulli(logits, uniforms, probs, samples)
-    return probs, samples
-
-
-_langevin = cupy.ElementwiseKernel(
-    "T x, T score, T noise, T step_size, T noise_scale", "T out",
-    "out = x + step_size * score + noise_scale * noise;",       # x + e s + sqrt(2 e) z
-    "minigen_langevin_step")
-
-
-def langevin_step(x, score, noise, step_size):
-    t = x.dtype.type
-    step_size = float(step_size)
-    return _langevin(x, score, noise, t(step_size), t(math.sqrt(2 * step_size)))
-
-
-_ddpm = cupy.ElementwiseKernel(
-    "T x, T eps, T noise, T coef_x, T coef_eps, T sigma", "T out",
-    "out = coef_x * (x - coef_eps * eps) + sigma * noise;",
-    "minigen_ddpm_step")
-
-
-def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
-    t = x.dtype.type
-    return _ddpm(x, eps, noise, t(float(coef_x)), t(float(coef_eps)), t(float(sigma)))
-
-
 _sigmoid = cupy.ElementwiseKernel(
     "T x", "T out",
     "T e = exp(-fabs(x)); out = x >= 0 ? (T)1 / ((T)1 + e) : e / ((T)1 + e);",
@@ -146,22 +104,17 @@ def bce_with_logits(logits, targets):
     return _bce_with_logits(logits, targets)
 
 
-def _device_or_reference(name, device_kernel):
-    """`device_kernel` when the first argument is a CuPy array, else the NumPy reference of `name`."""
-    host_kernel = reference.KERNELS[name]
-
+def device_or_host(device_kernel, host_kernel):
+    """`device_kernel` when the first argument is a CuPy array, else `host_kernel` (the NumPy reference)."""
     def dispatch(first, *args):
         return (device_kernel if isinstance(first, cupy.ndarray) else host_kernel)(first, *args)
     return dispatch
 
 
-KERNELS = {name: _device_or_reference(name, device_kernel) for name, device_kernel in {
+KERNELS = {name: device_or_host(device_kernel, reference.KERNELS[name]) for name, device_kernel in {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
     "rmsprop_update": rmsprop_update,
-    "sample_bernoulli": sample_bernoulli,
-    "langevin_step": langevin_step,
-    "ddpm_step": ddpm_step,
     "sigmoid": sigmoid,
     "softplus": softplus,
     "bce_with_logits": bce_with_logits,

@@ -1,4 +1,4 @@
-"""The model families, one file each; importing this package registers them with minigen.zoo."""
+"""The model families, one file each, and `load`, which rebuilds any saved model."""
 from .autoencoder import Autoencoder, DenoisingAutoencoder
 from .bayesnet import BayesNet
 from .classical import GaussianNaiveBayes, LogisticRegression

@@ -29,7 +29,6 @@ from autograd.backend import array_module, device_of, to_device, to_numpy
 from autograd.nn import functional as F
 from minigen.models.base import GenerativeModel
 from minigen.train import train
-from minigen.zoo import Entry, register
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus}
 LOSSES = ("bce", "mse")
@@ -213,23 +212,3 @@ class DenoisingAutoencoder(Autoencoder):
         rng = np.random.default_rng(self.config["seed"] if seed is None else seed)
         x0 = rng.random((n, self.n_input), dtype=np.float32)
         return self.sample_chain(x0, steps)[-1]
-
-
-# -- command line ---------------------------------------------------------------------------------
-def _reconstruction_error(model, X_test):
-    reconstruction = model.reconstruct(X_test)
-    return {"test_reconstruction_mse": float(((reconstruction - X_test) ** 2).sum(axis=1).mean())}
-
-
-def _fit_kwargs(args):
-    return {"epochs": args.get("epochs"), "seed": args.get("seed")}
-
-
-register(Entry(name="autoencoder", model_class=Autoencoder, data="digits",
-               build=lambda shape, args: Autoencoder(int(np.prod(shape)), seed=args.get("seed") or 0),
-               fit_kwargs=_fit_kwargs, evaluate=_reconstruction_error,
-               description="MLP autoencoder, sigmoid outputs, BCE reconstruction"))
-register(Entry(name="dae", model_class=DenoisingAutoencoder, data="digits",
-               build=lambda shape, args: DenoisingAutoencoder(int(np.prod(shape)), seed=args.get("seed") or 0),
-               fit_kwargs=_fit_kwargs, evaluate=_reconstruction_error,
-               description="denoising autoencoder (Gaussian corruption), sampled by a corrupt/reconstruct chain"))

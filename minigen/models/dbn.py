@@ -19,8 +19,8 @@ import numpy as np
 
 from autograd import nn
 from autograd.backend import array_module, kernel, to_numpy
+from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
-from ..zoo import Entry, register
 from .base import GenerativeModel
 from .rbm import RBM, _generator
 
@@ -86,38 +86,3 @@ class DBN(GenerativeModel):
             h = h_up
         log_ratio += top._log_prob(h, log_z=log_z)                                      # (6)
         return to_numpy(log_ratio.reshape(len(X), n_samples).mean(axis=1))              # (5), (n,)
-
-
-def _build(data_shape, args):
-    hidden = args.get("hidden") or (32, 16)
-    return DBN([int(np.prod(data_shape)), *hidden], seed=int(args.get("seed") or 0))
-
-
-def _fit_kwargs(args):
-    kwargs = {name: args[name] for name in ("epochs", "batch_size", "lr", "seed") if args.get(name) is not None}
-    if args.get("quick"):
-        kwargs.setdefault("epochs", 10)
-    return kwargs
-
-
-def _evaluate(dbn, X_test):
-    top = dbn.rbms[-1]
-    log_z, log_z_std = top.log_partition("ais", return_std=True)
-    metrics = {"top_log_z_ais": log_z, "top_log_z_ais_std": log_z_std,
-               "test_nll_bound_ais": float(-dbn.log_prob_bound(X_test, log_z=log_z).mean())}
-    if min(top.n_visible, top.n_hidden) <= 20:
-        exact = top.log_partition("exact")
-        metrics.update(top_log_z_exact=exact,
-                       test_nll_bound_exact=float(-dbn.log_prob_bound(X_test, log_z=exact).mean()))
-    return metrics
-
-
-def _likelihood(dbn, X_test):
-    metrics = _evaluate(dbn, X_test)
-    nll = metrics.get("test_nll_bound_exact", metrics["test_nll_bound_ais"])
-    return [("DBN " + "-".join(map(str, dbn.layer_sizes)), "bound", nll)]
-
-
-register(Entry(name="dbn", model_class=DBN, build=_build, data="digits-binary", fit_kwargs=_fit_kwargs,
-               evaluate=_evaluate, likelihood=_likelihood,
-               description="deep belief net: greedily stacked RBMs, bound on log p(x) with AIS on the top"))

@@ -46,9 +46,9 @@ import autograd
 from autograd import nn
 from autograd.backend import array_module, device_of, kernel, to_device, to_numpy
 from autograd.tensor import Tensor
+from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import objective_step, train
-from ..zoo import Entry, register
 from .base import GenerativeModel
 
 SCHEDULES = ("linear", "cosine")
@@ -492,41 +492,3 @@ def _log_normal_mass(lower, upper, log_ndtr):
     lower, upper = np.where(flip, -upper, lower), np.where(flip, -lower, upper)
     log_upper, log_lower = log_ndtr(upper), log_ndtr(lower)
     return log_upper + np.log1p(-np.exp(np.minimum(log_lower - log_upper, 0.0)) + 1e-300)
-
-
-# -- registration --------------------------------------------------------------------------------
-
-def _grid_levels(X):
-    """How many evenly spaced levels in [0, 1] the data sit on (2, 17, 256), or None if continuous."""
-    for levels in (2, 17, 256):
-        if np.abs(np.round(X * (levels - 1)) - X * (levels - 1)).max() < 1e-4 and X.min() >= 0 and X.max() <= 1:
-            return levels
-    return None
-
-
-def _likelihood(model, X_test):
-    levels = _grid_levels(np.asarray(X_test))
-    if levels is None:
-        return None
-    step = model._decoder_step(0.5 / (levels - 1) / float(model.scale))
-    nll = float(model.nll_bound(X_test, levels=levels, decoder_step=step).mean())
-    return [(f"DDPM T={model.T}: variational bound on -log P(x) of {levels}-level pixels, "
-             f"decoder at step {step + 1} (8')", "bound", nll)]
-
-
-def _evaluate(model, X_test):
-    from .. import metrics
-    X_test = np.asarray(X_test)
-    samples = model.sample(len(X_test), seed=1)
-    results = {"mmd": float(metrics.mmd(samples, X_test))}
-    if image_shape_of(model.data_shape) == (1, 8, 8):
-        results["digits_fd"] = float(metrics.digits_fd(samples))
-    return results
-
-
-register(Entry(
-    name="ddpm", model_class=DDPM, data="digits",
-    build=lambda data_shape, args: DDPM(data_shape, seed=args.get("seed", 0)),
-    fit_kwargs=lambda args: {"steps": 300} if args.get("quick") and not args.get("epochs") else {},
-    evaluate=_evaluate, likelihood=_likelihood,
-    description="denoising diffusion (Ho et al. 2020): eps-prediction, ancestral and DDIM sampling"))

@@ -47,7 +47,6 @@ from autograd import nn, optim
 from autograd.backend import array_module
 
 from ..train import train
-from ..zoo import Entry, register
 from .base import GenerativeModel
 
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
@@ -493,45 +492,3 @@ def _device(array):
 
 def _unit_range(x):
     return (x + 1) / 2
-
-
-# -- command line ----------------------------------------------------------------------------------
-def _build(data_shape, args):
-    """An MLP GAN for 2-D toys; a DCGAN for square images such as the digits."""
-    data_dim, seed = int(np.prod(data_shape)), args.get("seed") or 0
-    loss = args.get("loss") or "nonsaturating"
-    if data_dim == 2:
-        return GAN(2, latent_dim=2, loss=loss, seed=seed)
-    return GAN(data_dim, latent_dim=16, hidden=(32,), loss=loss, architecture="conv", seed=seed)
-
-
-def _fit_kwargs(args):
-    return {"steps": 200} if args.get("quick") else {}
-
-
-def _evaluate(model, X_test):
-    """Mode coverage over 2,500 samples on the 8/25-Gaussian toys; digits_fd on 8x8 digits."""
-    from .. import data, metrics
-    samples = model.sample(2500, seed=0)
-    if model.data_dim == 2:
-        for name, centers in data.TOY_CENTERS.items():
-            if _nearest_toy(X_test, centers, data.TOY_STD[name]):
-                captured, high_quality = metrics.mode_coverage(samples, centers, data.TOY_STD[name])
-                return {"modes_captured": int(captured), "modes_total": len(centers),
-                        "fraction_high_quality": float(high_quality)}
-        return {}
-    if model.data_dim == 64:
-        return {"digits_fd": float(metrics.digits_fd(samples)), "digits_fd_floor": float(metrics.digits_fd_floor())}
-    return {}
-
-
-def _nearest_toy(X, centers, std):
-    """Whether almost every point of X lies within 3 std of one of `centers` (X is that toy)."""
-    X = np.asarray(X, dtype=np.float64)
-    distance = np.min(np.linalg.norm(X[:, None, :] - centers[None], axis=2), axis=1)
-    return np.mean(distance < 5 * std) > 0.95
-
-
-register(Entry(name="gan", model_class=GAN, build=_build, data="8gaussians", fit_kwargs=_fit_kwargs,
-               evaluate=_evaluate, likelihood=None,
-               description="GAN: minimax, non-saturating, WGAN, WGAN-GP; MLP on 2-D toys, DCGAN on digits"))

@@ -26,7 +26,6 @@ from autograd import nn, optim
 from autograd.nn import functional as F
 
 from ..train import objective_step, train
-from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
 
 
@@ -162,14 +161,3 @@ class MADE(GenerativeModel):
                 p_one = ag.sigmoid(self.logits(inputs)).numpy()[:, d]              # (2)
                 x[:, d] = rng.random(n) < p_one
         return x
-
-
-register(Entry(
-    name="made",
-    model_class=MADE,
-    build=lambda data_shape, args: MADE(int(np.prod(data_shape)), seed=args.get("seed", 0)),
-    data="digits-binary",
-    fit_kwargs=lambda args: {"epochs": 10} if args.get("quick") else {},
-    **exact_likelihood("MADE"),
-    description="masked autoencoder for distribution estimation: exact autoregressive likelihood",
-))

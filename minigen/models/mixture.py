@@ -15,7 +15,6 @@ import numpy as np
 
 from autograd.backend import to_numpy
 
-from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
 
 
@@ -66,14 +65,3 @@ class MixtureOfBernoullis(GenerativeModel):
         rng = np.random.default_rng(self.seed if seed is None else seed)
         components = rng.choice(self.n_components, size=n, p=np.exp(self.log_mixing))
         return (rng.random((n, self.means.shape[1])) < self.means[components]).astype(np.float32)
-
-
-register(Entry(
-    name="mixture",
-    model_class=MixtureOfBernoullis,
-    build=lambda data_shape, args: MixtureOfBernoullis(50, seed=args.get("seed", 0)),
-    data="digits-binary",
-    fit_kwargs=lambda args: {"epochs": 20} if args.get("quick") else {},
-    **exact_likelihood("Mixture of 50 Bernoullis (EM)"),
-    description="mixture of Bernoullis fit by EM: the exact-likelihood baseline",
-))

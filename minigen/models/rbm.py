@@ -49,9 +49,9 @@ import numpy as np
 import autograd
 from autograd import nn, optim
 from autograd.backend import array_module, default_device, kernel, module_for_device, to_device, to_numpy
+from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import train
-from ..zoo import Entry, register
 from .base import GenerativeModel
 
 MAX_EXACT_BITS = 24
@@ -386,48 +386,3 @@ def _momentum_pair(momentum):
     if isinstance(momentum, (tuple, list)):
         return float(momentum[0]), float(momentum[1])
     return float(momentum), float(momentum)
-
-
-def _builder(default_hidden):
-    def build(data_shape, args):
-        return RBM(int(np.prod(data_shape)), int(args.get("hidden") or default_hidden),
-                   seed=int(args.get("seed") or 0))
-    return build
-
-
-def _fit_kwargs(args):
-    kwargs = {name: args[name] for name in ("epochs", "batch_size", "lr", "seed") if args.get(name) is not None}
-    if args.get("quick"):
-        kwargs.setdefault("epochs", 10)
-    return kwargs
-
-
-def _can_enumerate(rbm):
-    return min(rbm.n_hidden, rbm.n_visible) <= MAX_EXACT_BITS
-
-
-def _evaluate(rbm, X_test):
-    log_z_ais, log_z_std = rbm.log_partition("ais", return_std=True)
-    metrics = {"log_z_ais": log_z_ais, "log_z_ais_std": log_z_std,
-               "test_nll_ais": float(-rbm.log_prob(X_test, log_z=log_z_ais).mean()),
-               "test_pseudo_nll": float(-rbm.pseudo_log_likelihood(X_test).mean())}
-    if _can_enumerate(rbm):
-        log_z = rbm.log_partition("exact")
-        metrics.update(log_z_exact=log_z, test_nll_exact=float(-rbm.log_prob(X_test, log_z=log_z).mean()))
-    return metrics
-
-
-def _likelihood(rbm, X_test):
-    label = f"RBM, {rbm.n_hidden} hidden, CD-1"
-    metrics = _evaluate(rbm, X_test)
-    rows = [(label, "AIS", metrics["test_nll_ais"])]
-    if "test_nll_exact" in metrics:
-        rows.insert(0, (label, "exact", metrics["test_nll_exact"]))
-    return rows
-
-
-for name, hidden in (("rbm", 16), ("rbm20", 20)):
-    register(Entry(name=name, model_class=RBM, build=_builder(hidden), data="digits-binary",
-                   fit_kwargs=_fit_kwargs, evaluate=_evaluate, likelihood=_likelihood,
-                   description=f"restricted Boltzmann machine, {hidden} hidden units (CD-k / PCD), "
-                               "exact and AIS log-likelihood"))

@@ -33,9 +33,9 @@ import numpy as np
 import autograd
 from autograd.backend import array_module, device_of, kernel, to_device, to_numpy
 from autograd.tensor import Tensor
+from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import objective_step, train
-from ..zoo import Entry, register
 from .base import GenerativeModel
 from .diffusion import cosine_decay, default_denoiser, sample_generator, standardization
 
@@ -231,17 +231,3 @@ class NCSN(GenerativeModel):
     def _to_data(self, x):
         xp = array_module(x)
         return to_numpy(x * xp.asarray(self.scale) + xp.asarray(self.shift))
-
-
-def _evaluate(model, X_test):
-    from .. import metrics
-    X_test = np.asarray(X_test)
-    return {"mmd": float(metrics.mmd(model.sample(len(X_test), seed=1), X_test))}
-
-
-register(Entry(
-    name="ncsn", model_class=NCSN, data="8gaussians",
-    build=lambda data_shape, args: NCSN(data_shape, seed=args.get("seed", 0)),
-    fit_kwargs=lambda args: {"steps": 300} if args.get("quick") and not args.get("epochs") else {},
-    evaluate=_evaluate,
-    description="noise-conditional score network (Song and Ermon 2019) with annealed Langevin dynamics"))

@@ -28,7 +28,6 @@ from autograd import Function, nn, optim
 from autograd.nn import functional as F
 
 from ..train import objective_step, train
-from ..zoo import Entry, exact_likelihood, register
 from .base import GenerativeModel
 
 
@@ -295,24 +294,3 @@ class PixelTransformer(GenerativeModel):
                 p_one = 1 / (1 + np.exp(logits[:, 0] - logits[:, 1]))
                 x[:, d] = rng.random(n) < p_one
         return x
-
-
-register(Entry(
-    name="char-transformer",
-    model_class=CharTransformer,
-    build=lambda data_shape, args: CharTransformer(seed=args.get("seed", 0)),
-    data="text",
-    fit_kwargs=lambda args: {"steps": 30} if args.get("quick") else {},
-    evaluate=lambda model, text: {"bits_per_char": model.bits_per_char(text)},
-    description="character-level transformer on the Python language reference",
-))
-
-register(Entry(
-    name="pixel-transformer",
-    model_class=PixelTransformer,
-    build=lambda data_shape, args: PixelTransformer(int(np.prod(data_shape)), seed=args.get("seed", 0)),
-    data="digits-binary",
-    fit_kwargs=lambda args: {"epochs": 5} if args.get("quick") else {},
-    **exact_likelihood("Pixel transformer (image-GPT 8x8)"),
-    description="image-GPT over the 64 binary pixels of the digits",
-))

@@ -41,7 +41,6 @@ from autograd.nn import functional as F
 from minigen.models.autoencoder import ACTIVATIONS, as_sizes, check_input, mlp
 from minigen.models.base import GenerativeModel
 from minigen.train import train
-from minigen.zoo import Entry, register
 
 LIKELIHOODS = ("bernoulli", "gaussian")
 ARCHITECTURES = ("mlp", "conv")
@@ -330,27 +329,3 @@ def _image_side(n_input):
     if side * side != n_input:
         raise ValueError(f"architecture='conv' needs square images; n_input={n_input} is not a square")
     return side
-
-
-# -- command line ---------------------------------------------------------------------------------
-def _build(shape, args):
-    return VAE(int(np.prod(shape)), DEFAULT_LATENT, seed=args.get("seed") or 0)
-
-
-def _evaluate(model, X_test):
-    return {"test_nll_iwae_k5000": float(-model.log_prob(X_test, k=5000).mean()),
-            "test_negative_elbo": float(-model.elbo(X_test).mean())}
-
-
-def _likelihood(model, X_test):
-    return [("VAE (IWAE k=5000)", "IWAE", float(-model.log_prob(X_test, k=5000).mean())),
-            ("VAE (ELBO)", "bound", float(-model.elbo(X_test).mean()))]
-
-
-DEFAULT_LATENT = 8
-
-register(Entry(name="vae", model_class=VAE, data="digits-binary", build=_build,
-               fit_kwargs=lambda args: {"epochs": args.get("epochs") or (20 if args.get("quick") else None),
-                                        "seed": args.get("seed")},
-               evaluate=_evaluate, likelihood=_likelihood,
-               description="VAE 64-256-256-8 tanh, Bernoulli decoder, IWAE k=5 training; IWAE likelihood"))

@@ -46,12 +46,14 @@ def as_host(value):
 def test_every_cupy_kernel_agrees_with_its_reference(shape, seed):
     import cupy
     from autograd.kernels import cupy_kernels
+    from minigen.kernels import cupy_kernels as model_cupy_kernels, reference as model_reference
     rng = np.random.default_rng(seed)
-    for name, kernel in cupy_kernels.KERNELS.items():
+    references = {**reference.KERNELS, **model_reference.KERNELS}
+    for name, kernel in {**cupy_kernels.KERNELS, **model_cupy_kernels.KERNELS}.items():
         args = host_args(name, rng, shape)
         host = [a.copy() if isinstance(a, np.ndarray) else a for a in args]
         device = [cupy.asarray(a) if isinstance(a, np.ndarray) else a for a in args]
-        expected, got = reference.KERNELS[name](*host), kernel(*device)
+        expected, got = references[name](*host), kernel(*device)
         if expected is None:                                    # in-place updates: compare the state
             expected, got = tuple(host[:4]), tuple(d for d in device[:4] if hasattr(d, "shape"))
             expected = expected[:len(got)]

@@ -245,12 +245,13 @@ def test_demo_errors(capsys, tmp_path, monkeypatch):
 
 
 def test_bench_missing_and_forwarding(capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "benchmarks", types.ModuleType("benchmarks"))
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None)
     assert "benchmarks are not available" in one_line_error(capsys, ["bench"])
+    monkeypatch.undo()
     seen = []
-    sys.modules["benchmarks"].main = lambda argv: seen.append(argv)
+    monkeypatch.setattr(cli.subprocess, "run", lambda argv: seen.append(argv) or types.SimpleNamespace(returncode=0))
     assert run_cli(["bench", "--backends", "numpy,numba", "--json"]) == 0
-    assert seen == [["--backends", "numpy,numba", "--json"]]
+    assert seen == [[sys.executable, "-m", "benchmarks", "--backends", "numpy,numba", "--json"]]
 
 
 @pytest.mark.parametrize("command", ["train", "sample", "eval", "demo", "bench"])
