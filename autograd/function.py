@@ -10,11 +10,15 @@ input's shape here (`_unbroadcast`), in one place.
 
 The walk is iterative and ordered by generation (a Function's generation is one more than the
 latest of its inputs), so each tensor's gradient is complete before its creator is visited, and a
-graph of any depth works without recursion.  Unless `retain_graph=True`, every visited Function
+graph of any depth works without recursion.  Functions of one generation are visited latest-recorded
+first (a counter numbers them as they are recorded), so the order in which a tensor's gradients are
+summed depends only on the program, never on memory addresses: float32 sums, whose value depends on
+their order, come out bit-identical every time the same computation runs.  Unless `retain_graph=True`, every visited Function
 drops its inputs and saved arrays afterwards, so the step's intermediates can be freed at once.
 """
 import contextlib
 import heapq
+import itertools
 import weakref
 
 import numpy as np
@@ -33,6 +37,8 @@ _LIBRARY_SHAPE_ERRORS = ("broadcast", "core dimension", "aligned", "must match e
 
 
 _anomaly_mode = {"enabled": False, "in_backward": False}
+
+_recorded = itertools.count()     # numbers Functions in the order they join a graph
 
 
 @contextlib.contextmanager
@@ -102,7 +108,7 @@ def _operands(inputs):
 class Function:
     """Base class of every differentiable operation.  One output per Function."""
 
-    __slots__ = ("inputs", "saved", "output_ref", "generation", "xp", "freed", "__dict__")
+    __slots__ = ("inputs", "saved", "output_ref", "generation", "sequence", "xp", "freed", "__dict__")
 
     shape_mismatch = "do not broadcast"   # how a shape error reads for this op (MatMul: "do not align")
 
@@ -137,6 +143,7 @@ class Function:
         """Link `out` into the graph: it keeps this Function, which keeps the inputs (not `out`)."""
         self.inputs = inputs
         self.generation = generation = max([x.generation for x in inputs])
+        self.sequence = next(_recorded)
         self.freed = False
         out.requires_grad = True
         out.creator = self
@@ -217,10 +224,10 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
     grads = {}            # Function -> gradient of its output, complete once the Function is popped
     heap, seen = [], set()
 
-    def push(function):
+    def push(function):                   # latest generation first; within one, latest recorded first
         if id(function) not in seen:
             seen.add(id(function))
-            heapq.heappush(heap, (-function.generation, id(function), function))
+            heapq.heappush(heap, (-function.generation, -function.sequence, function))
 
     wanted_leaves, wanted_creators, results = {}, {}, {}
     for i, x in enumerate(inputs or ()):
