@@ -24,7 +24,7 @@ import weakref
 import numpy as np
 
 from . import backend
-from .tensor import Tensor
+from .tensor import Tensor, check_real
 
 _grad_mode = {"enabled": True}
 
@@ -94,7 +94,9 @@ def as_operand(value, like):
     xp = backend.array_module(like.data)
     if isinstance(value, (int, float, bool)) and like.data.dtype.kind == "f":
         return Tensor(xp.asarray(value, dtype=like.data.dtype))
-    return Tensor(xp.asarray(value))
+    array = xp.asarray(value)
+    check_real(array.dtype)
+    return Tensor(array)
 
 
 def _operands(inputs):

@@ -19,6 +19,7 @@ from . import backend
 from .tensor import Tensor
 
 MANIFEST = "__minigen_manifest__"
+STORABLE_KINDS = "biufUS"       # booleans, integers, floats and strings: what a state holds
 
 
 class CheckpointError(ValueError):
@@ -32,6 +33,9 @@ def _flatten(value, path, arrays):
     if isinstance(value, np.generic):
         value = value.item()
     if hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
+        if value.dtype.kind not in STORABLE_KINDS:
+            raise TypeError(f"save: cannot store {value.dtype} values at {path!r}; a state holds "
+                            "real numbers and strings")
         name = f"a{len(arrays)}"
         arrays[name] = backend.to_numpy(value)
         return {"array": name, "path": path}
@@ -44,13 +48,19 @@ def _flatten(value, path, arrays):
     raise TypeError(f"save: cannot store a {type(value).__name__} at {path!r} without pickle")
 
 
-def _unflatten(node, arrays):
+def _unflatten(node, arrays, file):
+    """The value `node` describes, its arrays taken from `arrays`; an array `save` would not have
+    written (complex, structured) is refused, naming its key and the file."""
     if "array" in node:
-        return arrays[node["array"]]
+        array = arrays[node["array"]]
+        if array.dtype.kind not in STORABLE_KINDS:
+            raise CheckpointError(f"{file}: {node['path'].lstrip('/')!r} holds {array.dtype} values; "
+                                  "a minigen checkpoint holds real numbers and strings")
+        return array
     if "dict" in node:
-        return {k: _unflatten(v, arrays) for k, v in node["dict"]}
+        return {k: _unflatten(v, arrays, file) for k, v in node["dict"]}
     if "list" in node:
-        return [_unflatten(v, arrays) for v in node["list"]]
+        return [_unflatten(v, arrays, file) for v in node["list"]]
     return node["value"]
 
 
@@ -98,7 +108,7 @@ def load(path):
                 raise CheckpointError(f"{path}: not a minigen checkpoint (no manifest)")
             manifest = json.loads(archive[MANIFEST].tobytes().decode())
             arrays = {name: archive[name] for name in archive.files if name != MANIFEST}
-        return _unflatten(manifest, arrays)
+        return _unflatten(manifest, arrays, path)
     except CheckpointError:
         raise
     except FileNotFoundError:

@@ -123,20 +123,33 @@ def _is_device_array(data):
 def as_array(data, dtype=None, device=None):
     """An ndarray on `device` from a list, scalar, ndarray or Tensor.
 
-    dtype=None keeps an ndarray's dtype; Python scalars and lists become float32.
+    dtype=None keeps an ndarray's dtype; Python scalars and lists become float32.  Complex values,
+    strings and objects are refused with a TypeError.
     """
     if isinstance(data, Tensor):
         data = data.data
+    if dtype is not None:
+        check_real(np.dtype(dtype))
     if device is None:
         device = backend.device_of(data) if hasattr(data, "dtype") else backend.default_device()
     xp = backend.module_for_device(device)
     if not hasattr(data, "dtype") or not hasattr(data, "shape"):
         array = np.asarray(data)
+        check_real(array.dtype)
         if dtype is None and not hasattr(data, "dtype") and array.dtype.kind in "iuf":
             dtype = DEFAULT_DTYPE
         return xp.asarray(array, dtype=dtype)
+    check_real(data.dtype)
     data = xp.asarray(backend.to_device(data, device))  # numpy scalars become 0-d arrays
     return data if dtype is None or data.dtype == dtype else data.astype(dtype)
+
+
+def check_real(dtype):
+    """Refuse what a Tensor cannot hold: complex numbers (a cast would drop the imaginary part
+    with only a warning), strings and Python objects.  Booleans, integers and floats pass."""
+    if dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot hold values of dtype {dtype}; expected real numbers "
+                        "(bool, integer or float)")
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):

@@ -63,6 +63,7 @@ def cross_entropy(logits, targets, reduction="mean"):
     if logits.shape[:-1] != target_array.shape:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need targets of shape "
                          f"{logits.shape[:-1]}, got {target_array.shape}")
+    _check_indices("cross_entropy", target_array, logits.shape[-1])
     flat = reshape(log_softmax(logits, axis=-1), -1, logits.shape[-1])       # (N*T, C)
     rows = array_module(target_array).arange(flat.shape[0])
     picked = flat[rows, target_array.reshape(-1)]                             # (N*T,)
@@ -101,14 +102,25 @@ def _index_array(indices, like):
     return to_device(index if hasattr(index, "shape") else np.asarray(index), like.device)
 
 
+def _check_indices(op, index, count, error=ValueError):
+    """Integer indices in [0, count), else `error` naming the first bound crossed.  The one
+    deliberate host sync: CuPy wraps out-of-range indices silently and NumPy reads a negative one
+    from the end, so both would pick a wrong row without a word."""
+    if index.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got dtype {index.dtype}")
+    if not index.size:
+        return
+    low, high = int(index.min()), int(index.max())
+    if low < 0 or high >= count:
+        bad = low if low < 0 else high
+        raise error(f"{op}: index {bad} is out of range; indices must lie in [0, {count})")
+
+
 def embedding(indices, weight):
     """Rows of `weight` (V, D) picked by integer `indices` (any shape) -> (..., D).  Repeated
     indices add their gradients."""
     index = _index_array(indices, weight)
-    # the one deliberate host sync: CuPy wraps out-of-range indices silently, so the bounds are read
-    if index.size and (int(index.min()) < 0 or int(index.max()) >= weight.shape[0]):
-        raise IndexError(f"embedding: indices must lie in [0, {weight.shape[0]}), "
-                         f"got [{int(index.min())}, {int(index.max())}]")
+    _check_indices("embedding", index, weight.shape[0], error=IndexError)
     return weight[index]
 
 

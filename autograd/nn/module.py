@@ -6,6 +6,8 @@ are saved in the state dict but are not trained.
 """
 from collections import OrderedDict
 
+import numpy as np
+
 from .. import backend
 from ..tensor import Tensor, as_array
 
@@ -99,23 +101,59 @@ class Module:
         return state
 
     def load_state_dict(self, state):
-        """Copy arrays into the parameters and buffers in place (optimizers keep their references)."""
+        """Copy arrays into the parameters and buffers in place (optimizers keep their references).
+
+        Every key must match: a missing or unexpected one is a KeyError that names it.  A parameter
+        must hold finite floats of its shape; a buffer must hold numbers (or the strings it held)
+        and no NaN.  Anything else is refused, naming the key, before the module is changed."""
         own = dict(self.named_parameters())
         buffers = {name: (module, attr) for name, module, attr in self.named_buffers()}
-        missing = [k for k in list(own) + list(buffers) if k not in state]
-        unexpected = [k for k in state if k not in own and k not in buffers]
-        if missing or unexpected:
-            raise KeyError(f"{type(self).__name__}.load_state_dict: missing {missing}, unexpected {unexpected}")
-        for name, p in own.items():
-            value = as_array(state[name], dtype=p.dtype, device=p.device)
-            if value.shape != p.shape:
-                raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape {value.shape}, "
-                                 f"the model expects {p.shape}")
-            p.data[...] = value
+        self._check_keys(state, list(own) + list(buffers))
+        values = {name: self._checked_parameter(name, state[name], p) for name, p in own.items()}
         for name, (module, attr) in buffers.items():
-            current = getattr(module, attr)
-            object.__setattr__(module, attr, as_array(state[name], dtype=current.dtype, device=backend.device_of(current)))
+            values[name] = self._checked_buffer(name, state[name], getattr(module, attr))
+        for name, p in own.items():
+            p.data[...] = values[name]
+        for name, (module, attr) in buffers.items():
+            object.__setattr__(module, attr, values[name])
         return self
+
+    def _check_keys(self, state, expected):
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing or unexpected:
+            problems = [f"{label} keys {keys}" for label, keys in (("missing", missing), ("unexpected", unexpected))
+                        if keys]
+            raise KeyError(f"{type(self).__name__}.load_state_dict: {'; '.join(problems)}")
+
+    def _checked_parameter(self, name, value, parameter):
+        """`value` as an array of the parameter's dtype, shape and device, or an error naming `name`."""
+        source = value if hasattr(value, "dtype") else np.asarray(value)
+        if source.dtype.kind != "f":
+            raise TypeError(f"{type(self).__name__}.load_state_dict: {name} holds {source.dtype} values; "
+                            "a parameter needs floats")
+        array = as_array(source, dtype=parameter.dtype, device=parameter.device)
+        if array.shape != parameter.shape:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: {name} has shape {array.shape}, "
+                             f"the model expects {parameter.shape}")
+        if not bool(backend.array_module(array).isfinite(array).all()):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: {name} holds NaN or infinite values")
+        return array
+
+    def _checked_buffer(self, name, value, current):
+        """`value` as an array of the buffer's dtype on its device, or an error naming `name`.  A
+        buffer's shape may change (it can depend on the data), and -inf is a fair log-probability."""
+        source = value if hasattr(value, "dtype") else np.asarray(value)
+        kinds = "US" if current.dtype.kind in "US" else "biuf"
+        if source.dtype.kind not in kinds:
+            raise TypeError(f"{type(self).__name__}.load_state_dict: buffer {name} holds {source.dtype} "
+                            f"values; it holds {current.dtype}")
+        device = backend.device_of(current)
+        array = backend.module_for_device(device).asarray(backend.to_device(source, device))
+        array = array.astype(current.dtype, copy=False)
+        if array.dtype.kind == "f" and bool(backend.array_module(array).isnan(array).any()):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {name} holds NaN values")
+        return array
 
     def to(self, device):
         """Move every parameter and buffer to `device` ("cpu" or "cuda"), in place."""

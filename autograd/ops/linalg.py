@@ -44,8 +44,18 @@ class Linear(Function):
         return grads
 
 
+def _check_operands(a, b):
+    """The errors MatMul's forward would give, stated with the shapes the user passed (before a
+    1-D operand is promoted to a matrix)."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"MatMul: operands need at least 1 axis, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else -1]:
+        raise ValueError(f"MatMul: shapes {a.shape} and {b.shape} {MatMul.shape_mismatch}")
+
+
 def matmul(a, b):
     """PyTorch's matmul: 1-D operands are promoted to matrices and the added axis removed."""
+    _check_operands(a, b)
     if a.ndim == 1 and b.ndim == 1:
         return reduce_sum(a * b)
     if a.ndim == 1:

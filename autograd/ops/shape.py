@@ -136,6 +136,24 @@ class Concatenate(Function):
         return tuple(grads)
 
 
+class Stack(Function):
+    """y = the inputs joined along a new axis;  the gradient of input k is gy[..., k, ...]."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        shapes = {x.shape for x in xs}
+        if len(shapes) > 1:
+            listed = " and ".join(str(s) for s in dict.fromkeys(x.shape for x in xs))
+            raise ValueError(f"Stack: shapes {listed} differ; stack joins tensors of one shape")
+        return self.xp.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        lead = (slice(None),) * self.axis
+        return tuple(gy[lead + (k,)] for k in range(len(self.inputs)))
+
+
 class ToDevice(Function):
     """Copy to another device; the gradient is copied back."""
 
@@ -185,16 +203,27 @@ def getitem(x, index):
     return GetItem(_raw_index(index))(x)
 
 
+def _joined(op, tensors, axis, new_axis):
+    """The tensors to join as a list of Tensors, and `axis` as a non-negative int, checked."""
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError(f"{op}: needs at least one tensor to join, got none")
+    ndim = tensors[0].ndim + new_axis
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a result of {ndim} axes")
+    return tensors, axis % ndim
+
+
 def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis; they must match on every other axis."""
+    tensors, axis = _joined("Concatenate", tensors, axis, new_axis=False)
     return Concatenate(axis)(*tensors)
 
 
 def stack(tensors, axis=0):
     """Join tensors of equal shape along a new axis."""
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    axis = axis % (tensors[0].ndim + 1)
-    expanded = [reshape(t, t.shape[:axis] + (1,) + t.shape[axis:]) for t in tensors]
-    return concatenate(expanded, axis=axis)
+    tensors, axis = _joined("Stack", tensors, axis, new_axis=True)
+    return Stack(axis)(*tensors)
 
 
 def expand_dims(x, axis):

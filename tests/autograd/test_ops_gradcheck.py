@@ -182,6 +182,16 @@ def test_concatenate_and_stack_gradient(shape, data, n, seed):
     check(lambda *ts: ag.stack(ts, axis=axis), arrays, seed)
 
 
+@given(shape=shapes(), data=st.data(), n=st.integers(1, 3), seed=seeds)
+def test_stack_gradient_on_every_new_axis(shape, data, n, seed):
+    axis = data.draw(st.integers(-len(shape) - 1, len(shape)))
+    arrays = [data.draw(float64_arrays(shape)) for _ in range(n)]
+    np.testing.assert_array_equal(ag.stack([ag.tensor(a) for a in arrays], axis=axis).data,
+                                  np.stack(arrays, axis=axis))
+    check(lambda *ts: ag.stack(ts, axis=axis), arrays, seed)
+    assert ag.gradgradcheck(lambda *ts: ag.stack(ts, axis=axis) ** 2, arrays, seed=seed)
+
+
 # -- indexing ----------------------------------------------------------------------------------
 
 @given(shape=shapes(min_dims=1), data=st.data(), seed=seeds)
