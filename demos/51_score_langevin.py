@@ -16,7 +16,8 @@ import numpy as np
 from minigen import metrics, plots
 from minigen.data import toy_2d
 from minigen.models import NCSN
-from minigen.models.score import VPSDE, annealed_langevin, geometric_sigmas, langevin, mixture_score
+from minigen.models.score import annealed_langevin, geometric_sigmas, langevin, mixture_score
+from minigen.models.sde import VPSDE
 
 MEANS = np.array([[5.0, 5.0], [-5.0, -5.0]])
 WEIGHTS = np.array([0.8, 0.2])

@@ -22,7 +22,7 @@ import numpy as np
 from minigen import data, metrics
 from minigen.models import (DBN, DDPM, GAN, MADE, NCSN, RBM, VAE, Autoencoder, CharTransformer,
                             DenoisingAutoencoder, MixtureOfBernoullis, PixelTransformer)
-from minigen.models.diffusion import image_shape_of
+from minigen.models.denoisers import image_shape_of
 from minigen.models.rbm import MAX_EXACT_BITS
 
 REGISTRY: Dict[str, "Entry"] = {}

@@ -15,3 +15,4 @@ from .rbm import RBM
 from .score import NCSN
 from .transformer import CharTransformer, PixelTransformer
 from .vae import VAE
+from .base import GenerativeModel, load

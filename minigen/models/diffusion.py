@@ -43,13 +43,15 @@ import math
 import numpy as np
 
 import autograd
-from autograd import nn
 from autograd.backend import array_module, device_of, kernel, to_device, to_numpy
 from autograd.tensor import Tensor
 from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import objective_step, train
 from .base import GenerativeModel
+from .common import cosine_decay, seeded_generator, standardization
+from .denoisers import default_denoiser
+from .sde import VPSDE
 
 SCHEDULES = ("linear", "cosine")
 METHODS = ("ddpm", "ddim", "sde", "ode")
@@ -78,147 +80,11 @@ def make_betas(T, schedule):
     return linear_betas(T) if schedule == "linear" else cosine_betas(T)
 
 
-# -- denoisers ---------------------------------------------------------------------------------
-
-def timestep_embedding(t, dim, max_period=10000.0):
-    """Sinusoidal embedding of (possibly fractional) times t (B,) -> (B, dim), float32 constant."""
-    t = np.asarray(to_numpy(t), dtype=np.float64).reshape(-1)
-    half = dim // 2
-    frequencies = np.exp(-math.log(max_period) * np.arange(half) / half)   # (half,)
-    angles = t[:, None] * frequencies[None, :]                             # (B, half)
-    embedding = np.concatenate([np.sin(angles), np.cos(angles)], axis=1).astype(np.float32)
-    return Tensor(autograd.backend.to_device(embedding, autograd.backend.default_device()))
-
-
-class MLPDenoiser(nn.Module):
-    """eps_theta(x, t) for flat data (B, D): an MLP with the time embedding fed to every layer."""
-
-    def __init__(self, dim, hidden=128, n_layers=3, time_dim=32):
-        super().__init__()
-        self.time_dim = time_dim
-        self.inp = nn.Linear(dim + time_dim, hidden)
-        self.layers = nn.Sequential(*[nn.Linear(hidden, hidden) for _ in range(n_layers - 1)])
-        self.times = nn.Sequential(*[nn.Linear(time_dim, hidden) for _ in range(n_layers - 1)])
-        self.out = nn.Linear(hidden, dim)
-
-    def forward(self, x, t):
-        embedding = timestep_embedding(t, self.time_dim)                           # (B, E)
-        h = silu(self.inp(autograd.concatenate([x, embedding], axis=1)))            # (B, H)
-        for layer, time in zip(self.layers, self.times):
-            h = silu(layer(h) + time(embedding))                                    # (B, H)
-        return self.out(h)                                                          # (B, D)
-
-
-def silu(x):
-    return x * autograd.sigmoid(x)
-
-
-class ResBlock(nn.Module):
-    """Two 3x3 convolutions with the time embedding added between them, and a skip connection."""
-
-    def __init__(self, in_channels, out_channels, time_dim):
-        super().__init__()
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.time = nn.Linear(time_dim, out_channels)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else None
-
-    def forward(self, x, embedding):
-        h = self.conv1(silu(x))                                                     # (B, C', H, W)
-        h = h + self.time(embedding).reshape(h.shape[0], h.shape[1], 1, 1)
-        h = self.conv2(silu(h))
-        return h + (self.skip(x) if self.skip is not None else x)
-
-
-class UNetDenoiser(nn.Module):
-    """eps_theta(x, t) for images: one level down and up with a skip (a small U-Net).
-
-    Takes flat (B, C*H*W) or image (B, C, H, W) input and returns the same shape; H and W even.
-    """
-
-    def __init__(self, image_shape, channels=16, time_dim=32):
-        super().__init__()
-        self.image_shape = tuple(image_shape)                                       # (C, H, W)
-        if self.image_shape[1] % 2 or self.image_shape[2] % 2:
-            raise ValueError(f"UNetDenoiser: image height and width must be even, got {self.image_shape}")
-        in_channels = self.image_shape[0]
-        self.time_dim = time_dim
-        self.time_mlp = nn.Sequential(nn.Linear(time_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim))
-        self.inp = nn.Conv2d(in_channels, channels, 3, padding=1)
-        self.down = ResBlock(channels, channels, time_dim)
-        self.mid = ResBlock(channels, 2 * channels, time_dim)
-        self.mid2 = ResBlock(2 * channels, 2 * channels, time_dim)
-        self.up = ResBlock(3 * channels, channels, time_dim)
-        self.out = nn.Conv2d(channels, in_channels, 3, padding=1)
-
-    def forward(self, x, t):
-        shape = x.shape
-        x = x.reshape(shape[0], *self.image_shape)                                  # (B, C, H, W)
-        embedding = self.time_mlp(timestep_embedding(t, self.time_dim))             # (B, E)
-        h = self.down(self.inp(x), embedding)                                       # (B, c, H, W)
-        m = nn.functional.avg_pool2d(h, 2)                                          # (B, c, H/2, W/2)
-        m = self.mid2(self.mid(m, embedding), embedding)                            # (B, 2c, H/2, W/2)
-        u = nn.functional.upsample_nearest(m, 2)                                    # (B, 2c, H, W)
-        u = self.up(autograd.concatenate([u, h], axis=1), embedding)                # (B, c, H, W)
-        return self.out(silu(u)).reshape(*shape)
-
-
-def image_shape_of(data_shape):
-    """(C, H, W) if data of this shape are images (3-D, or flat with an even square size >= 64), else None."""
-    if len(data_shape) == 3:
-        return tuple(data_shape)
-    side = math.isqrt(int(np.prod(data_shape)))
-    if len(data_shape) == 1 and side * side == data_shape[0] and side >= 8 and side % 2 == 0:
-        return (1, side, side)
-    return None
-
-
-def default_denoiser(data_shape):
-    """A U-Net for data shaped as images (C, H, W); an MLP for flat data, wider when it has many
-    dimensions.  Flat 8x8 digits get the MLP: on a CPU this engine's convolutions make the U-Net
-    about a hundred times slower per step (pass denoiser=UNetDenoiser((1, 8, 8)) to use it)."""
-    if len(data_shape) == 3:
-        return UNetDenoiser(data_shape)
-    dim = int(np.prod(data_shape))
-    if dim >= 16:
-        return MLPDenoiser(dim, hidden=256, n_layers=3, time_dim=64)
-    return MLPDenoiser(dim)
-
-
 # -- the model ---------------------------------------------------------------------------------
-
-def cosine_decay(step, optimizer, total_steps):
-    """The same step with the learning rate annealed from its start value to 0 along a half cosine
-    (read from the optimizer's own step count, so a resumed run follows the same schedule)."""
-    base_lr = optimizer.lr
-
-    def decayed(batch):
-        progress = min(optimizer.step_count / max(total_steps, 1), 1.0)
-        optimizer.lr = base_lr * 0.5 * (1 + math.cos(math.pi * progress))
-        return step(batch)
-    return decayed
-
 
 def _gather(values, t, ndim, dtype):
     """values[t] shaped (B, 1, ..., 1) to broadcast against a batch of ndim axes, in `dtype`."""
     return values[t].astype(dtype).reshape(-1, *([1] * (ndim - 1)))
-
-
-def standardization(X):
-    """The per-dimension mean (float32) and the overall standard deviation about it (1 if zero)."""
-    X = np.asarray(X, dtype=np.float64)
-    shift = X.mean(axis=0)
-    spread = float((X - shift).std())
-    return shift.astype(np.float32), spread if spread > 0 else 1.0
-
-
-def sample_generator(seed, device):
-    """A fresh generator for `seed`, or the library's seeded one when seed is None."""
-    if seed is None:
-        return autograd.random.generator(device)
-    if device == "cuda":
-        return autograd.backend.require_cupy().random.default_rng(seed)
-    return np.random.default_rng(seed)
 
 
 class DDPM(GenerativeModel):
@@ -384,10 +250,9 @@ class DDPM(GenerativeModel):
         if variance not in VARIANCES:
             raise ValueError(f"DDPM.sample: variance must be one of {VARIANCES}, got {variance!r}")
         device = autograd.backend.default_device()
-        generator = sample_generator(seed, device)
+        generator = seeded_generator(seed, device)
         x = generator.standard_normal((int(n), *self.data_shape), dtype=np.float32)   # x_T
         if method in ("sde", "ode"):
-            from .score import VPSDE
             trajectory = VPSDE.from_ddpm(self).sample(self.continuous_score, x, method, steps or 1000, generator)
         else:
             default_steps = self.T if method == "ddpm" else min(50, self.T)

@@ -1,6 +1,5 @@
 """Score-based generative models: noise-conditional score networks with annealed Langevin dynamics
-(Song and Ermon, 2019), and the variance-preserving SDE with its reverse-time sampler and
-probability-flow ODE (Song, Sohl-Dickstein, Kingma, Kumar, Ermon and Poole, 2021).
+(Song and Ermon, 2019).
 
 The score of a density is s(x) = grad_x log p(x).  Knowing it everywhere is enough to sample.
 
@@ -15,16 +14,8 @@ Network    s_theta(x, sigma_i) = net(x, i) / sigma_i   (Song and Ermon 2020's no
 Annealed   for i = 1..L: a_i = step_lr sigma_i^2 / sigma_L^2, then steps_per_sigma steps of (1)
            with s = s_theta(., sigma_i); optionally a last denoising step x + sigma_L^2 s(x, sigma_L)  (6)
 
-VP SDE     dx = -1/2 beta(t) x dt + sqrt(beta(t)) dw,  beta(t) = beta_min + t (beta_max - beta_min)   (7)
-           on t in [0, 1]; DDPM's chain is its discretization with beta_i = beta(i / T) / T, so
-           beta 0.1..20 matches betas 1e-4..0.02 at T = 1000.
-Marginal   x_t | x_0 ~ N(m(t) x_0, (1 - m(t)^2) I),  m(t) = exp(-1/2 int_0^t beta)                 (8)
-Reverse    dx = [-1/2 beta x - beta s(x, t)] dt + sqrt(beta) dw~   (time running backward)        (9)
-           Euler-Maruyama: x <- x + [1/2 beta x + beta s] dt + sqrt(beta dt) z, no noise at the end
-PF ODE     dx/dt = -1/2 beta(t) (x + s(x, t))     (the same marginals, deterministic; Heun's method)  (10)
-
-Sampling for NCSN: x ~ N(0, sigma_1^2 I), then (6).  The VP SDE samplers take any score function,
-a trained DDPM's (s = -eps_theta / sqrt(1 - abar)) or an exact one.
+Sampling for NCSN: x ~ N(0, sigma_1^2 I), then (6).  The samplers here take any score function, a
+trained network's or an exact one; the SDE samplers live in minigen.models.sde.
 """
 import math
 
@@ -37,10 +28,8 @@ from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, 
 
 from ..train import objective_step, train
 from .base import GenerativeModel
-from .diffusion import cosine_decay, default_denoiser, sample_generator, standardization
-
-SDE_METHODS = ("sde", "ode")
-
+from .common import cosine_decay, seeded_generator, standardization
+from .denoisers import default_denoiser
 
 def geometric_sigmas(largest=1.0, smallest=0.01, levels=10):
     """(2): sigma_1 > ... > sigma_L, evenly spaced in log."""
@@ -90,64 +79,6 @@ def mixture_score(x, means, weights, variance):
     responsibilities = xp.exp(logits)
     responsibilities /= responsibilities.sum(axis=1, keepdims=True)
     return ((responsibilities[:, :, None] * differences).sum(axis=1) / variance).astype(x.dtype)
-
-
-class VPSDE:
-    """The variance-preserving SDE (7) and its two samplers, (9) and (10)."""
-
-    def __init__(self, beta_min=0.1, beta_max=20.0):
-        self.beta_min, self.beta_max = float(beta_min), float(beta_max)
-
-    @classmethod
-    def from_ddpm(cls, ddpm):
-        """The SDE whose discretization is the DDPM's linear schedule: beta(t) = T beta_{tT}."""
-        if ddpm.schedule != "linear":
-            raise ValueError(f"VPSDE.from_ddpm: needs the linear schedule, the model has {ddpm.schedule!r}")
-        return cls(ddpm.betas[0] * ddpm.T, ddpm.betas[-1] * ddpm.T)
-
-    def beta(self, t):
-        return self.beta_min + t * (self.beta_max - self.beta_min)                  # (7)
-
-    def marginal(self, t):
-        """(8): (m(t), std(t)) of x_t given x_0."""
-        integral = self.beta_min * t + 0.5 * (self.beta_max - self.beta_min) * t ** 2
-        return math.exp(-0.5 * integral), math.sqrt(1 - math.exp(-integral))
-
-    def sample(self, score, x, method="sde", steps=1000, generator=None, t_end=1e-3):
-        """Integrate from t = 1 (x ~ N(0, I)) back to t_end with score(x, t) -> array.
-
-        method "sde" (Euler-Maruyama on (9)) or "ode" (Heun on (10)); returns the list of states.
-        """
-        if method not in SDE_METHODS:
-            raise ValueError(f"VPSDE.sample: method must be one of {SDE_METHODS}, got {method!r}")
-        generator = generator if generator is not None else autograd.random.generator("cpu")
-        times = np.linspace(1.0, t_end, int(steps) + 1)
-        states = [x]
-        for k, (t, t_next) in enumerate(zip(times[:-1], times[1:])):
-            last = k == len(times) - 2
-            if method == "sde":
-                x = self._euler_maruyama_step(score, x, t, t - t_next, generator, last)
-            else:
-                x = self._heun_step(score, x, t, t_next)
-            states.append(x)
-        return states
-
-    def _euler_maruyama_step(self, score, x, t, dt, generator, last):
-        beta = self.beta(t)
-        drift = 0.5 * beta * x + beta * score(x, t)                                 # (9), backward in time
-        x = x + x.dtype.type(dt) * drift
-        if not last:
-            x = x + x.dtype.type(math.sqrt(beta * dt)) * generator.standard_normal(x.shape, dtype=x.dtype)
-        return x
-
-    def _ode_velocity(self, score, x, t):
-        return x.dtype.type(-0.5 * self.beta(t)) * (x + score(x, t))                 # (10)
-
-    def _heun_step(self, score, x, t, t_next):
-        dt = x.dtype.type(t_next - t)                                               # negative
-        velocity = self._ode_velocity(score, x, t)
-        guess = x + dt * velocity
-        return x + dt * 0.5 * (velocity + self._ode_velocity(score, guess, t_next))
 
 
 # -- the noise-conditional score network ---------------------------------------------------------
@@ -219,7 +150,7 @@ class NCSN(GenerativeModel):
 
         record_every: also return the states every that many Langevin steps, (k, n, *data_shape).
         """
-        generator = sample_generator(seed, autograd.backend.default_device())
+        generator = seeded_generator(seed, autograd.backend.default_device())
         x = generator.standard_normal((int(n), *self.data_shape), dtype=np.float32) * np.float32(self.sigmas[0])
         result = annealed_langevin(self.score, x, self.sigmas, steps_per_sigma, step_lr, generator,
                                    denoise, record_every)

@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 import autograd
 from autograd import nn
-from minigen.models.diffusion import DDPM, MLPDenoiser, UNetDenoiser, _log_normal_mass, timestep_embedding
-from minigen.models.score import VPSDE, mixture_score
+from minigen.models.denoisers import MLPDenoiser, UNetDenoiser, timestep_embedding
+from minigen.models.diffusion import DDPM, _log_normal_mass
+from minigen.models.score import mixture_score
+from minigen.models.sde import VPSDE
 
 MEANS = np.array([[2.0, 2.0], [-2.0, -2.0]])
 WEIGHTS = np.array([0.8, 0.2])

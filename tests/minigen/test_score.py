@@ -5,8 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from minigen.models.diffusion import MLPDenoiser
-from minigen.models.score import (NCSN, VPSDE, annealed_langevin, geometric_sigmas, langevin,
+from minigen.models.denoisers import MLPDenoiser
+from minigen.models.sde import VPSDE
+from minigen.models.score import (NCSN, annealed_langevin, geometric_sigmas, langevin,
                                   mixture_score)
 
 MEANS = np.array([[5.0, 5.0], [-5.0, -5.0]])

@@ -1,0 +1,93 @@
+"""What the model families share, written once: the MLP builder, spherical interpolation, seeded
+generators, standardization and a learning-rate schedule."""
+import math
+from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+import autograd
+from autograd import nn
+from autograd.backend import module_for_device
+
+ACTIVATIONS: Dict[str, Callable[[], nn.Module]] = {
+    "tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "silu": nn.SiLU,
+}
+
+
+def activation_layer(activation: Union[str, Callable[[], nn.Module]]) -> Callable[[], nn.Module]:
+    """A layer factory from a name in ACTIVATIONS, or the factory itself (a class such as nn.ReLU)."""
+    if callable(activation):
+        return activation
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, not {activation!r}")
+    return ACTIVATIONS[activation]
+
+
+def mlp(sizes: Sequence[int], activation: Union[str, Callable[[], nn.Module]] = "tanh") -> nn.Sequential:
+    """Linear layers of the given sizes with `activation` between them (none after the last)."""
+    make_activation = activation_layer(activation)
+    layers = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(make_activation())
+    return nn.Sequential(*layers)
+
+
+def as_sizes(hidden: Union[None, int, Sequence[int]]) -> Tuple[int, ...]:
+    """Hidden layer sizes as a tuple: an int is one layer, () or None none (a linear map)."""
+    if hidden is None:
+        return ()
+    return (int(hidden),) if np.isscalar(hidden) else tuple(int(h) for h in hidden)
+
+
+def slerp(z_a: np.ndarray, z_b: np.ndarray, steps: Union[int, np.ndarray]) -> np.ndarray:
+    """Spherical interpolation between latents z_a and z_b (Z,) (White 2016, "Sampling generative
+    networks"), at `steps` evenly spaced fractions from 0 to 1 or at the given fractions t:
+
+        slerp(a, b, t) = sin((1 - t) w) / sin w  a + sin(t w) / sin w  b,   cos w = a.b / (|a| |b|)
+
+    Unlike a straight line it keeps the norm typical of a Gaussian latent.  Returns (len(t), Z) float32.
+    """
+    z_a, z_b = np.asarray(z_a, dtype=np.float64), np.asarray(z_b, dtype=np.float64)
+    if z_a.shape != z_b.shape or z_a.ndim != 1:
+        raise ValueError(f"slerp: z_a and z_b must be vectors of one shape, got {z_a.shape} and {z_b.shape}")
+    t = np.linspace(0.0, 1.0, int(steps)) if np.isscalar(steps) else np.asarray(steps, np.float64)
+    t = t.reshape(-1, 1)                                                          # (T, 1)
+    cos_angle = z_a @ z_b / (np.linalg.norm(z_a) * np.linalg.norm(z_b) + 1e-12)
+    angle = np.arccos(np.clip(cos_angle, -1.0, 1.0))
+    if np.sin(angle) < 1e-6:
+        return ((1 - t) * z_a + t * z_b).astype(np.float32)
+    return ((np.sin((1 - t) * angle) * z_a + np.sin(t * angle) * z_b) / np.sin(angle)).astype(np.float32)
+
+
+def seeded_generator(seed: Optional[int], device: str = "cpu"):
+    """A fresh NumPy (or CuPy, for device "cuda") Generator for `seed`; the library's seeded one
+    (`autograd.random.generator`) when seed is None."""
+    if seed is None:
+        return autograd.random.generator(device)
+    return module_for_device(device).random.default_rng(seed)
+
+
+def standardization(X) -> Tuple[np.ndarray, float]:
+    """The per-dimension mean (float32) and the overall standard deviation about it (1 if zero)."""
+    X = np.asarray(X, dtype=np.float64)
+    shift = X.mean(axis=0)
+    spread = float((X - shift).std())
+    return shift.astype(np.float32), spread if spread > 0 else 1.0
+
+
+def cosine_decay(step: Callable, optimizer, total_steps: int) -> Callable:
+    """The same training step with the learning rate annealed from its start value to 0 along a half
+    cosine, read from the optimizer's own step count (so a resumed run follows the same schedule):
+
+        lr(s) = lr_0 * (1 + cos(pi * min(s / S, 1))) / 2
+    """
+    base_lr = optimizer.lr
+
+    def decayed(batch):
+        progress = min(optimizer.step_count / max(total_steps, 1), 1.0)
+        optimizer.lr = base_lr * 0.5 * (1 + math.cos(math.pi * progress))
+        return step(batch)
+    return decayed
