@@ -58,7 +58,7 @@ class GenerativeModel(nn.Module):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         GenerativeModel.classes[cls.__name__] = cls
-        if "sample" in cls.__dict__:
+        if callable(cls.__dict__.get("sample")):
             cls.sample = _checked_sample(cls.__dict__["sample"])
 
     def __init__(self, **config: Any) -> None:
