@@ -2,10 +2,12 @@
 
 Reading order: tensor.py (the Tensor), function.py (Function and the graph walk), ops/ (the
 differentiable operations: elementwise, reductions, shape, linalg, conv), nn/ (Module, layers,
-functional), optim.py, then backend.py and kernels/ (where the hot paths run).
+losses, functional), optim/ (optimizers and lr_scheduler), then backend.py and kernels/ (where the
+hot paths run).
 
 The names mean what they mean in PyTorch, except where NumPy has the same name: reductions take
-`axis=` / `keepdims=`, `var` divides by n, `transpose(*axes)` permutes like NumPy's.
+`axis=` / `keepdims=` (PyTorch's `dim=` / `keepdim=` work too), `var` divides by n, `max` and `min`
+return values only, `transpose(*axes)` permutes like NumPy's.
 """
 from . import random
 from .backend import BackendError, get_backend, set_backend, use_backend

@@ -17,14 +17,22 @@ __all__ = ["linear", "gelu", "layer_norm", "embedding", "dropout", "binary_cross
            "batch_norm"]
 
 
-def _reduce(loss, reduction):
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_reduction(op, reduction):
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+
+
+def _reduce(op, loss, reduction):
+    """The per-element losses averaged, summed, or returned as they are."""
+    check_reduction(op, reduction)
     if reduction == "mean":
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
+    return loss
 
 
 def _same_shape(name, a, b):
@@ -54,7 +62,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     if not isinstance(targets, Tensor):                  # on the logits' device: no host round trip
         targets = Tensor(array_module(logits.data).asarray(targets, dtype=logits.dtype))
     _same_shape("binary_cross_entropy_with_logits", logits, targets)
-    return _reduce(BCEWithLogits()(logits, targets), reduction)
+    return _reduce("binary_cross_entropy_with_logits", BCEWithLogits()(logits, targets), reduction)
 
 
 def cross_entropy(logits, targets, reduction="mean"):
@@ -67,7 +75,7 @@ def cross_entropy(logits, targets, reduction="mean"):
     flat = reshape(log_softmax(logits, axis=-1), -1, logits.shape[-1])       # (N*T, C)
     rows = array_module(target_array).arange(flat.shape[0])
     picked = flat[rows, target_array.reshape(-1)]                             # (N*T,)
-    return _reduce(reshape(-picked, target_array.shape), reduction)
+    return _reduce("cross_entropy", reshape(-picked, target_array.shape), reduction)
 
 
 def mse_loss(input, target, reduction="mean"):
@@ -75,7 +83,7 @@ def mse_loss(input, target, reduction="mean"):
         target = Tensor(array_module(input.data).asarray(target, dtype=input.dtype))
     _same_shape("mse_loss", input, target)
     difference = input - target
-    return _reduce(difference * difference, reduction)
+    return _reduce("mse_loss", difference * difference, reduction)
 
 
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):

@@ -45,7 +45,7 @@ def _attach_methods():
         "sigmoid": sigmoid, "relu": relu, "abs": abs, "clip": clip, "astype": astype,
         "sum": sum, "mean": mean, "var": var, "max": max, "min": min, "logsumexp": logsumexp,
         "softmax": softmax, "log_softmax": log_softmax,
-        "reshape": reshape, "transpose": transpose, "swapaxes": swapaxes, "flatten": flatten,
+        "reshape": reshape, "view": reshape, "transpose": transpose, "swapaxes": swapaxes, "flatten": flatten,
         "squeeze": squeeze, "expand_dims": expand_dims, "broadcast_to": broadcast_to,
         "matmul": matmul,
     }

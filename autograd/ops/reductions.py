@@ -1,4 +1,5 @@
-"""Reductions with NumPy's `axis=` / `keepdims=`, and the log-sum-exp family.
+"""Reductions with NumPy's `axis=` / `keepdims=` (or PyTorch's `dim=` / `keepdim=`), and the
+log-sum-exp family.
 
 The backward of a reduction is a broadcast of the upstream gradient back over the reduced axes;
 `_expand` puts the reduced axes back (as size 1) so that broadcasting lines up.
@@ -106,44 +107,75 @@ class LogSoftmax(Function):
         return gy - self.output.exp() * gy.sum(axis=self.axis, keepdims=True)
 
 
-def sum(x, axis=None, keepdims=False):
+def _axis_and_keepdims(op, axis, keepdims, dim, keepdim):
+    """NumPy's `axis` / `keepdims`, also spelled as PyTorch's `dim` / `keepdim` (not both at once).
+    A list of axes is read as a tuple."""
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"{op}: got both axis={axis!r} and dim={dim!r}; they are one argument, give one")
+        axis = dim
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError(f"{op}: got both keepdims and keepdim; they are one argument, give one")
+        keepdims = keepdim
+    return (tuple(axis) if isinstance(axis, list) else axis), bool(keepdims)
+
+
+def _count(x, axis):
+    """How many elements a reduction over `axis` combines into each result."""
+    count = 1
+    for a in _normalize_axis(axis, x.ndim):
+        count *= x.shape[a]
+    return count
+
+
+def sum(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """Sum over `axis` (all axes by default); `dim` / `keepdim` are PyTorch's names for the same."""
+    axis, keepdims = _axis_and_keepdims("sum", axis, keepdims, dim, keepdim)
     return Sum(axis, keepdims)(x)
 
 
-def mean(x, axis=None, keepdims=False):
+def mean(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
     """Arithmetic mean over `axis` (all axes by default)."""
+    axis, keepdims = _axis_and_keepdims("mean", axis, keepdims, dim, keepdim)
     x = x if isinstance(x, Tensor) else Tensor(x)
-    count = 1
-    for a in _normalize_axis(axis, x.ndim):
-        count *= x.shape[a]
-    return Sum(axis, keepdims)(x) * (1.0 / builtins.max(count, 1))
+    return Sum(axis, keepdims)(x) * (1.0 / builtins.max(_count(x, axis), 1))
 
 
-def var(x, axis=None, keepdims=False, ddof=0):
-    """Variance as NumPy computes it: mean squared deviation, divided by n - ddof."""
+def var(x, axis=None, keepdims=False, ddof=0, *, dim=None, keepdim=None):
+    """Variance as NumPy computes it: mean squared deviation, divided by n - ddof (ddof=0 by
+    default, also when called with PyTorch's `dim`; PyTorch's default divides by n - 1)."""
+    axis, keepdims = _axis_and_keepdims("var", axis, keepdims, dim, keepdim)
     x = x if isinstance(x, Tensor) else Tensor(x)
-    count = 1
-    for a in _normalize_axis(axis, x.ndim):
-        count *= x.shape[a]
     deviation = x - mean(x, axis=axis, keepdims=True)
-    return Sum(axis, keepdims)(deviation * deviation) * (1.0 / builtins.max(count - ddof, 1))
+    return Sum(axis, keepdims)(deviation * deviation) * (1.0 / builtins.max(_count(x, axis) - ddof, 1))
 
 
-def max(x, axis=None, keepdims=False):
+def max(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """The largest element over `axis`: the values only (as NumPy's), also when called with `dim`."""
+    axis, keepdims = _axis_and_keepdims("max", axis, keepdims, dim, keepdim)
     return Extreme(axis, keepdims, largest=True)(x)
 
 
-def min(x, axis=None, keepdims=False):
+def min(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """The smallest element over `axis`: the values only (as NumPy's), also when called with `dim`."""
+    axis, keepdims = _axis_and_keepdims("min", axis, keepdims, dim, keepdim)
     return Extreme(axis, keepdims, largest=False)(x)
 
 
-def logsumexp(x, axis=None, keepdims=False):
+def logsumexp(x, axis=None, keepdims=False, *, dim=None, keepdim=None):
+    """log sum exp(x) over `axis`, without overflow."""
+    axis, keepdims = _axis_and_keepdims("logsumexp", axis, keepdims, dim, keepdim)
     return LogSumExp(axis, keepdims)(x)
 
 
-def softmax(x, axis=-1):
-    return Softmax(axis)(x)
+def softmax(x, axis=None, *, dim=None):
+    """exp(x) / sum exp(x) over `axis` (the last axis when none is given)."""
+    axis, _ = _axis_and_keepdims("softmax", axis, False, dim, None)
+    return Softmax(-1 if axis is None else axis)(x)
 
 
-def log_softmax(x, axis=-1):
-    return LogSoftmax(axis)(x)
+def log_softmax(x, axis=None, *, dim=None):
+    """x - logsumexp(x) over `axis` (the last axis when none is given)."""
+    axis, _ = _axis_and_keepdims("log_softmax", axis, False, dim, None)
+    return LogSoftmax(-1 if axis is None else axis)(x)
