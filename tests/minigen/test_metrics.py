@@ -100,7 +100,7 @@ def test_digits_fd_is_cached_deterministic_and_leaves_the_global_generator(cache
     assert autograd.random.get_state() == state_before
     assert first.shape == (20, 8)
     assert len(os.listdir(cache)) == 1 and os.listdir(cache)[0].endswith(".npz")
-    monkeypatch.setattr(metrics, "_train_classifier", lambda settings: pytest.fail("retrained"))
+    monkeypatch.setattr(metrics, "_train_classifier", lambda data, settings: pytest.fail("retrained"))
     np.testing.assert_array_equal(metrics.digits_features(load_digits("test")[:20], TINY_CLASSIFIER), first)
 
 
@@ -128,3 +128,27 @@ def test_broken_cache_is_retrained(cache):
     (path,) = cache.iterdir()
     path.write_bytes(b"garbage")
     np.testing.assert_array_equal(metrics.digits_features(load_digits("test")[:5], TINY_CLASSIFIER), first)
+
+
+def test_classifier_accuracy_of_given_images_and_labels(cache):
+    from minigen.data import load_digits
+    X, y = load_digits("test", return_labels=True)
+    predicted = metrics.predicted_labels(X, "digits", TINY_CLASSIFIER)
+    assert predicted.shape == (300,) and set(np.unique(predicted)) <= set(range(10))
+    assert metrics.classifier_accuracy(TINY_CLASSIFIER) == pytest.approx((predicted == y).mean())
+    assert metrics.classifier_accuracy(TINY_CLASSIFIER, images=X[:50], labels=predicted[:50]) == 1.0
+    wrong = (predicted[:50] + 1) % 10
+    assert metrics.classifier_accuracy(TINY_CLASSIFIER, images=X[:50], labels=wrong) == 0.0
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: metrics.classifier_accuracy(TINY_CLASSIFIER, images=np.zeros((3, 64))), "both images and labels"),
+    (lambda: metrics.classifier_accuracy(TINY_CLASSIFIER, images=np.zeros((3, 64)), labels=np.zeros(4)),
+     r"shape \(3,\)"),
+    (lambda: metrics.classifier_fd(np.zeros((3, 64)), "cifar10"), "digits, mnist"),
+    (lambda: metrics.digits_fd(np.zeros(64), TINY_CLASSIFIER), r"shape \(64,\)"),
+])
+def test_classifier_metrics_refuse_bad_arguments_in_one_line(cache, call, message):
+    with pytest.raises(ValueError, match=message) as info:
+        call()
+    assert "\n" not in str(info.value)
