@@ -30,15 +30,18 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 def objective_step(loss_fn, optimizer, clip_grad_norm=None):
-    """A step for a single objective: loss_fn(batch) -> scalar Tensor, minimized by `optimizer`."""
+    """A step for a single objective: loss_fn(batch) -> scalar Tensor, minimized by `optimizer`.
+    loss_fn may instead return a dict of scalar Tensors: its "loss" is minimized, and the other
+    terms (the parts of the loss, say) are reported in the history beside it."""
     def step(batch):
         optimizer.zero_grad()
-        loss = loss_fn(batch)
-        loss.backward()
+        losses = loss_fn(batch)
+        losses = losses if isinstance(losses, dict) else {"loss": losses}
+        losses["loss"].backward()
         if clip_grad_norm is not None:
             clip_gradients(optimizer.params, clip_grad_norm)
         optimizer.step()
-        return {"loss": loss}
+        return losses
     return step
 
 
