@@ -9,16 +9,27 @@ Ancestral sampling visits the factors in topological order and draws the childre
 its table row selected by the parents' already-drawn values                                  (3)
 so every sample is an exact draw from (1).  Fitting the tables by maximum likelihood is counting:
     P(c | p) = (count(c, p) + alpha) / (count(p) + alpha |C|)     (Laplace smoothing alpha)   (4)
+A row of data is one joint state: an integer per variable, in `variables` order (the children of
+the factors in topological order), each in 0..cardinality - 1.
 """
 import itertools
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence, Union
 
 import numpy as np
+
+from autograd.backend import to_numpy
+
+from .base import GenerativeModel
+from .common import seeded_generator
+
+Names = Union[str, Sequence[str]]
 
 
 class Factor:
     """P(children | parents) as a table of shape (parent cards..., child cards...)."""
 
-    def __init__(self, children, parents, table):
+    def __init__(self, children: Names, parents: Names, table: Any) -> None:
         self.children = tuple(children) if not isinstance(children, str) else (children,)
         self.parents = tuple(parents) if not isinstance(parents, str) else (parents,)
         self.table = np.asarray(table, dtype=np.float64)
@@ -30,46 +41,76 @@ class Factor:
             raise ValueError(f"Factor {self.children}|{self.parents}: every table row must be a "
                              "probability distribution over the children")
 
+    def as_config(self) -> List[Any]:
+        """[children, parents, table] as JSON-able lists (what Factor(*config) rebuilds)."""
+        return [list(self.children), list(self.parents), self.table.tolist()]
 
-class BayesNet:
-    """A discrete DAG given by its factors (each a CPT over its children given its parents)."""
 
-    def __init__(self, factors, seed=0):
-        self.factors = [f if isinstance(f, Factor) else Factor(*f) for f in factors]
+@dataclass
+class BayesNetDefaults:
+    """Counting (4) with Laplace smoothing alpha."""
+    alpha: float = 1.0
+
+
+class BayesNet(GenerativeModel):
+    """A discrete DAG given by its factors (each a CPT over its children given its parents).
+
+    The graph is the config (factors as [children, parents, table] lists); the tables themselves are
+    buffers `table_0`, `table_1`, ..., so a fitted network saves and loads its fitted tables."""
+
+    likelihood_kind = "exact"
+    Defaults = BayesNetDefaults
+
+    def __init__(self, factors: Sequence[Union[Factor, Sequence[Any]]], seed: int = 0) -> None:
+        factors = [f if isinstance(f, Factor) else Factor(*f) for f in factors]
+        super().__init__(factors=[f.as_config() for f in factors], seed=seed)
         self.seed = seed
+        self.history = {}
+        self.graph = [(f.children, f.parents) for f in factors]                  # (children, parents) per factor
+        for i, f in enumerate(factors):
+            self.register_buffer(f"table_{i}", f.table)
         self.cardinality = self._cardinalities()
-        self.order = self._topological_order()                                   # factors in (3)'s order
-        self.variables = [v for f in self.order for v in f.children]
+        self.order = self._topological_order()                                   # factor indices in (3)'s order
+        self.variables = [v for i in self.order for v in self.graph[i][0]]
         self.position = {v: i for i, v in enumerate(self.variables)}
+        self.data_shape = (len(self.variables),)
+
+    @property
+    def factors(self) -> List[Factor]:
+        """The factors with their current tables, in the order given to the constructor."""
+        return [Factor(children, parents, self.table(i)) for i, (children, parents) in enumerate(self.graph)]
+
+    def table(self, i: int) -> np.ndarray:
+        """The CPT of factor i: (parent cards..., child cards...)."""
+        return getattr(self, f"table_{i}")
 
     def _cardinalities(self):
         cards = {}
-        for f in self.factors:
-            shape = f.table.shape
-            for v, k in zip(f.parents + f.children, shape):
+        for i, (children, parents) in enumerate(self.graph):
+            for v, k in zip(parents + children, self.table(i).shape):
                 if cards.setdefault(v, k) != k:
-                    raise ValueError(f"variable {v!r} has {cards[v]} states in one table and {k} in another")
-        owners = [v for f in self.factors for v in f.children]
+                    raise ValueError(f"BayesNet: variable {v!r} has {cards[v]} states in one table and {k} in another")
+        owners = [v for children, _ in self.graph for v in children]
         missing = set(cards) - set(owners)
         if missing or len(owners) != len(set(owners)):
-            raise ValueError(f"every variable needs exactly one factor; missing {sorted(missing)}, "
+            raise ValueError(f"BayesNet: every variable needs exactly one factor; missing {sorted(missing)}, "
                              f"variables {owners}")
         return cards
 
     def _topological_order(self):
-        placed, order, pending = set(), [], list(self.factors)
+        placed, order, pending = set(), [], list(range(len(self.graph)))
         while pending:
-            ready = [f for f in pending if set(f.parents) <= placed]
+            ready = [i for i in pending if set(self.graph[i][1]) <= placed]
             if not ready:
-                raise ValueError("the factors form a cycle: no topological order exists")
-            for f in ready:
-                order.append(f)
-                placed.update(f.children)
-                pending.remove(f)
+                raise ValueError("BayesNet: the factors form a cycle: no topological order exists")
+            for i in ready:
+                order.append(i)
+                placed.update(self.graph[i][0])
+                pending.remove(i)
         return order
 
     @classmethod
-    def slide_example(cls):
+    def slide_example(cls) -> "BayesNet":
         """The slide's network (2) over binary A, B, C, D, with illustrative tables."""
         p_a = [0.6, 0.4]
         p_b = [0.3, 0.7]
@@ -79,47 +120,68 @@ class BayesNet:
         ])
         return cls([Factor("A", (), p_a), Factor("B", (), p_b), Factor(("C", "D"), ("A", "B"), p_cd_given_ab)])
 
-    def sample(self, n, seed=None):
+    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None) -> np.ndarray:
+        """X as an int64 array (n, number of variables) of joint states, or a one-line error naming the
+        model: the common checks (numbers, rows, width, finite), then whole numbers within each
+        variable's cardinality."""
+        X = to_numpy(super().check_data(X, where=where)).astype(np.float64)
+        if not np.all(X == np.round(X)):
+            raise ValueError(f"{self.name}.{where}: the data must be integer states, got non-integer values")
+        cards = np.array([self.cardinality[v] for v in self.variables])
+        outside = (X < 0) | (X >= cards)
+        if outside.any():
+            column = int(np.nonzero(outside.any(axis=0))[0][0])
+            raise ValueError(f"{self.name}.{where}: variable {self.variables[column]!r} has "
+                             f"{cards[column]} states (0..{cards[column] - 1}), got {X[outside.any(axis=1), column][0]:g}")
+        return X.astype(np.int64)
+
+    def sample(self, n: int, seed: Optional[int] = None) -> np.ndarray:
         """n ancestral samples (3), as an int array (n, number of variables) in `self.variables` order."""
-        rng = np.random.default_rng(self.seed if seed is None else seed)
+        rng = seeded_generator(seed)
         samples = np.zeros((n, len(self.variables)), dtype=np.int64)
-        for f in self.order:
-            parent_values = tuple(samples[:, self.position[p]] for p in f.parents)
-            rows = f.table[parent_values].reshape(n, -1) if f.parents else np.broadcast_to(
-                f.table.reshape(1, -1), (n, f.table.size))                          # (n, joint child states)
+        for i in self.order:
+            children, parents = self.graph[i]
+            table = self.table(i)
+            parent_values = tuple(samples[:, self.position[p]] for p in parents)
+            rows = table[parent_values].reshape(n, -1) if parents else np.broadcast_to(
+                table.reshape(1, -1), (n, table.size))                                  # (n, joint child states)
             flat_choice = (rng.random((n, 1)) > np.cumsum(rows, axis=1)).sum(axis=1)   # inverse CDF
             flat_choice = np.minimum(flat_choice, rows.shape[1] - 1)
-            child_values = np.unravel_index(flat_choice, f.table.shape[len(f.parents):])
-            for child, values in zip(f.children, child_values):
+            child_values = np.unravel_index(flat_choice, table.shape[len(parents):])
+            for child, values in zip(children, child_values):
                 samples[:, self.position[child]] = values
         return samples
 
-    def log_prob(self, X):
+    def _factor_index(self, X, i):
+        """The table index of factor i for every row of X: a tuple of (n,) arrays, parents then children."""
+        children, parents = self.graph[i]
+        return tuple(X[:, self.position[v]] for v in parents + children)
+
+    def log_prob(self, X: Any) -> np.ndarray:
         """Exact log P(x) of each row of X (in `self.variables` order) by (1): (n,)."""
-        X = np.asarray(X, dtype=np.int64)
-        if X.ndim != 2 or X.shape[1] != len(self.variables):
-            raise ValueError(f"BayesNet.log_prob: expected (n, {len(self.variables)}), got {X.shape}")
+        X = self.check_data(X, where="log_prob")
         total = np.zeros(len(X))
-        for f in self.factors:
-            index = tuple(X[:, self.position[v]] for v in f.parents + f.children)
+        for i in range(len(self.graph)):
             with np.errstate(divide="ignore"):
-                total += np.log(f.table[index])
+                total += np.log(self.table(i)[self._factor_index(X, i)])
         return total
 
-    def joint(self):
+    def joint(self) -> np.ndarray:
         """The full joint table, axes in `self.variables` order (small networks only)."""
         states = list(itertools.product(*(range(self.cardinality[v]) for v in self.variables)))
         probabilities = np.exp(self.log_prob(np.array(states)))
         return probabilities.reshape([self.cardinality[v] for v in self.variables])
 
-    def fit(self, X, alpha=1.0):
-        """Maximum-likelihood tables for this graph from complete data X, with smoothing (4)."""
-        X = np.asarray(X, dtype=np.int64)
-        for f in self.factors:
-            counts = np.zeros(f.table.shape)
-            index = tuple(X[:, self.position[v]] for v in f.parents + f.children)
-            np.add.at(counts, index, 1.0)
-            counts += alpha
-            child_axes = tuple(range(len(f.parents), counts.ndim))
-            f.table = counts / counts.sum(axis=child_axes, keepdims=True)        # (4)
+    def fit(self, X: Any, alpha: Optional[float] = None) -> "BayesNet":
+        """Maximum-likelihood tables for this graph from complete data X, with smoothing (4);
+        `history["log_likelihood"]` holds the mean log P(x) of the data under the fitted tables."""
+        X = self.check_data(X, where="fit")
+        s = self.settings(alpha=alpha)
+        for i in range(len(self.graph)):
+            counts = np.zeros(self.table(i).shape)
+            np.add.at(counts, self._factor_index(X, i), 1.0)
+            counts += s.alpha
+            child_axes = tuple(range(len(self.graph[i][1]), counts.ndim))
+            self.register_buffer(f"table_{i}", counts / counts.sum(axis=child_axes, keepdims=True))   # (4)
+        self.history = {"log_likelihood": [float(self.log_prob(X).mean())]}
         return self

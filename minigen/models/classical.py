@@ -17,21 +17,35 @@ and is fit by minimizing the mean cross-entropy plus (l2 / 2) ||W||^2 with the e
 The finding to reproduce: logistic regression has the lower asymptotic error, while naive Bayes
 approaches its own, higher, asymptote with far fewer training examples.
 """
+from dataclasses import dataclass
+from typing import Any, Optional, Tuple
+
 import numpy as np
 
 import autograd as ag
 from autograd import optim
+from autograd.backend import to_numpy
 from autograd.nn import functional as F
 from autograd.nn.module import Parameter
 
 from .base import GenerativeModel
+from .common import seeded_generator
 
 
-def _check_xy(name, X, y):
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"{name}.fit: X must be (n, d) and y (n,), got {X.shape} and {y.shape}")
+def _checked_features(model, X, where):
+    """X as float64 (n, d) on the host after the common checks (numbers, rows, width once fit, finite);
+    float64 because the fits are closed form or full batch and compared with scikit-learn's."""
+    model.check_data(X, where=where)
+    return np.asarray(to_numpy(X), dtype=np.float64)
+
+
+def _checked_labels(model, X, y):
+    """(X, y) for fit: checked features and one label per row; records the width of an example."""
+    X = _checked_features(model, X, "fit")
+    y = np.asarray(to_numpy(y))
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"{model.name}.fit: y must hold one label per row of X ({X.shape[0]},), got shape {y.shape}")
+    model.data_shape = X.shape[1:]
     return X, y
 
 
@@ -39,16 +53,18 @@ class GaussianNaiveBayes(GenerativeModel):
     """Per-class independent Gaussians over the features; predicts by Bayes' rule.
 
     pooled=True shares one variance per feature across the classes (3'); variances stay (C, D).
+    The fit is closed form; `history["log_likelihood"]` holds the mean log p(x, y) of the training data (1).
     """
 
-    def __init__(self, var_smoothing=1e-9, pooled=False, seed=0):
+    def __init__(self, var_smoothing: float = 1e-9, pooled: bool = False, seed: int = 0) -> None:
         super().__init__(var_smoothing=var_smoothing, pooled=pooled, seed=seed)
         self.var_smoothing = var_smoothing
         self.pooled = pooled
         self.seed = seed
+        self.history = {}
 
-    def fit(self, X, y):
-        X, y = _check_xy("GaussianNaiveBayes", X, y)
+    def fit(self, X, y) -> "GaussianNaiveBayes":
+        X, y = _checked_labels(self, X, y)
         classes = np.unique(y)
         floor = self.var_smoothing * X.var(axis=0).max()                       # (3)
         self.register_buffer("classes", classes)
@@ -61,25 +77,31 @@ class GaussianNaiveBayes(GenerativeModel):
         self.register_buffer("means", means)
         self.register_buffer("variances", variances + floor)                   # (3)
         self.register_buffer("log_priors", np.log(np.array([np.mean(y == c) for c in classes])))
+        joint = self._joint_log_likelihood(X)
+        self.history = {"log_likelihood": [float(joint[np.arange(len(y)), np.searchsorted(classes, y)].mean())]}
         return self
 
-    def joint_log_likelihood(self, X):
+    def joint_log_likelihood(self, X) -> np.ndarray:
         """log p(x, y) for every class: (n, C)                                          (1)"""
-        X = np.asarray(X, dtype=np.float64)[:, None, :]                          # (n, 1, D)
+        return self._joint_log_likelihood(_checked_features(self, X, "joint_log_likelihood"))
+
+    def _joint_log_likelihood(self, X):
+        X = X[:, None, :]                                                        # (n, 1, D)
         log_normal = -0.5 * (np.log(2 * np.pi * self.variances) + (X - self.means) ** 2 / self.variances)
         return self.log_priors + log_normal.sum(axis=2)                          # (n, C)
 
-    def predict_proba(self, X):
-        joint = self.joint_log_likelihood(X)
+    def predict_proba(self, X) -> np.ndarray:
+        joint = self._joint_log_likelihood(_checked_features(self, X, "predict_proba"))
         log_evidence = np.logaddexp.reduce(joint, axis=1, keepdims=True)         # (2)
         return np.exp(joint - log_evidence)
 
-    def predict(self, X):
-        return self.classes[np.argmax(self.joint_log_likelihood(X), axis=1)]
+    def predict(self, X) -> np.ndarray:
+        joint = self._joint_log_likelihood(_checked_features(self, X, "predict"))
+        return self.classes[np.argmax(joint, axis=1)]
 
-    def sample(self, n, y=None, seed=None):
+    def sample(self, n: int, y: Any = None, seed: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
         """Draw n examples x ~ p(x | y); classes from the prior when y is None.  Returns (X, y)."""
-        rng = np.random.default_rng(self.seed if seed is None else seed)
+        rng = seeded_generator(seed)
         if y is None:
             labels = rng.choice(self.classes, size=n, p=np.exp(self.log_priors))
         else:
@@ -89,16 +111,28 @@ class GaussianNaiveBayes(GenerativeModel):
         return X.astype(np.float32), labels
 
 
-class LogisticRegression(GenerativeModel):
-    """Multinomial logistic regression (4), trained full-batch with Adam on (5)."""
+@dataclass
+class LogisticRegressionDefaults:
+    """Full-batch Adam on (5)."""
+    steps: int = 300
+    lr: float = 0.05
 
-    def __init__(self, l2=1e-2, seed=0):
+
+class LogisticRegression(GenerativeModel):
+    """Multinomial logistic regression (4), trained full-batch with Adam on (5); `history["loss"]`
+    holds (5) at every step."""
+
+    Defaults = LogisticRegressionDefaults
+
+    def __init__(self, l2: float = 1e-2, seed: int = 0) -> None:
         super().__init__(l2=l2, seed=seed)
         self.l2 = l2
         self.seed = seed
+        self.history = {}
 
-    def fit(self, X, y, steps=300, lr=0.05):
-        X, y = _check_xy("LogisticRegression", X, y)
+    def fit(self, X, y, steps: Optional[int] = None, lr: Optional[float] = None) -> "LogisticRegression":
+        X, y = _checked_labels(self, X, y)
+        s = self.settings(steps=steps, lr=lr)
         classes = np.unique(y)
         self.register_buffer("classes", classes)
         self.register_buffer("feature_mean", X.mean(axis=0))
@@ -108,22 +142,24 @@ class LogisticRegression(GenerativeModel):
         ag.manual_seed(self.seed)
         self.weight = Parameter(np.zeros((len(classes), X.shape[1]), dtype=np.float32))
         self.bias = Parameter(np.zeros(len(classes), dtype=np.float32))
-        optimizer = optim.Adam([self.weight, self.bias], lr=lr)
-        for _ in range(steps):
+        optimizer = optim.Adam([self.weight, self.bias], lr=s.lr)
+        self.history = {"loss": []}
+        for _ in range(s.steps):
             optimizer.zero_grad()
             logits = ag.linear(inputs, self.weight, self.bias)                  # (n, C)   (4)
             loss = F.cross_entropy(logits, targets) + 0.5 * self.l2 * (self.weight * self.weight).sum()  # (5)
             loss.backward()
             optimizer.step()
+            self.history["loss"].append(float(loss.item()))
         return self
 
     def _standardize(self, X):
-        return ((np.asarray(X, dtype=np.float64) - self.feature_mean) / self.feature_scale).astype(np.float32)
+        return ((X - self.feature_mean) / self.feature_scale).astype(np.float32)
 
-    def predict_proba(self, X):
+    def predict_proba(self, X) -> np.ndarray:
+        inputs = self._standardize(_checked_features(self, X, "predict_proba"))
         with ag.no_grad():
-            logits = ag.linear(ag.tensor(self._standardize(X)), self.weight, self.bias)
-            return ag.softmax(logits, axis=1).numpy()
+            return ag.softmax(ag.linear(ag.tensor(inputs), self.weight, self.bias), axis=1).numpy()
 
-    def predict(self, X):
+    def predict(self, X) -> np.ndarray:
         return self.classes[np.argmax(self.predict_proba(X), axis=1)]
