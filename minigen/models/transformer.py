@@ -315,12 +315,22 @@ class CharTransformer(GenerativeModel):
             inputs[row, :len(window_inputs)] = window_inputs                  # padding after the end: causal (5)
             targets[row, :len(window_targets)] = window_targets
             counted[row, :len(window_counted)] = window_counted
-        assignment = np.zeros((len(pairs), len(windows)), dtype=dtype)
-        assignment[owner, np.arange(len(windows))] = 1                        # (P, W): window -> pair
         inputs, targets = (ag.backend.to_device(a, device) for a in (inputs, targets))
         token_log_probs = -F.cross_entropy(self.gpt(inputs), targets, reduction="none")   # (W, T)
         per_window = (token_log_probs * ag.tensor(counted, device=device)).sum(axis=1)   # (W,)
-        return ag.tensor(assignment, device=device) @ per_window             # (P,)  (8)
+        padded = ag.concatenate([per_window, ag.zeros(1, dtype=dtype, device=device)], axis=0)   # (W + 1,)
+        return padded[ag.backend.to_device(self._windows_of_pairs(owner, len(pairs)), device)].sum(axis=1)  # (P,) (8)
+
+    @staticmethod
+    def _windows_of_pairs(owner, n_pairs):
+        """(P, K) indices of each pair's windows (K the most any pair has), padded with W, the index of
+        an appended zero; `owner` lists the pair of each window, in order."""
+        owner = np.asarray(owner)
+        counts = np.bincount(owner, minlength=n_pairs)                           # (P,)
+        first = np.cumsum(counts) - counts                                       # each pair's first window
+        grid = np.full((n_pairs, max(int(counts.max()), 1)), len(owner))
+        grid[owner, np.arange(len(owner)) - first[owner]] = np.arange(len(owner))
+        return grid
 
     def sequence_log_prob(self, prompt: str, completion: str) -> float:
         """log p(completion | prompt) in nats (8): the completion's token log-probabilities, each
