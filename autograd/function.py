@@ -16,15 +16,22 @@ summed depends only on the program, never on memory addresses: float32 sums, who
 their order, come out bit-identical every time the same computation runs.  Unless `retain_graph=True`, every visited Function
 drops its inputs and saved arrays afterwards, so the step's intermediates can be freed at once.
 """
+from __future__ import annotations
+
 import contextlib
 import heapq
 import itertools
 import weakref
+from collections.abc import Iterator, Sequence
+from typing import Any, Union, cast
 
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, check_real
+from .tensor import Array, Operand, Tensor, check_real
+
+# what a backward returns: one gradient per input (None where an input needs none)
+Gradients = Union[Tensor, None, tuple[Union[Tensor, None], ...]]
 
 _grad_mode = {"enabled": True}
 
@@ -42,7 +49,7 @@ _recorded = itertools.count()     # numbers Functions in the order they join a g
 
 
 @contextlib.contextmanager
-def detect_anomaly(enabled=True):
+def detect_anomaly(enabled: bool = True) -> Iterator[None]:
     """Context manager: check every op's output (forward and backward) and raise at the first one
     that is not finite, naming the op and its input shapes.  Slow; for hunting a NaN."""
     previous = _anomaly_mode["enabled"]
@@ -53,7 +60,7 @@ def detect_anomaly(enabled=True):
         _anomaly_mode["enabled"] = previous
 
 
-def _check_finite(function, phase, outputs, arrays):
+def _check_finite(function: Function, phase: str, outputs: Sequence[Array], arrays: Sequence[Array]) -> None:
     for out in outputs:
         if out is not None and out.dtype.kind == "f" and not bool(backend.array_module(out).isfinite(out).all()):
             shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
@@ -61,12 +68,12 @@ def _check_finite(function, phase, outputs, arrays):
                                      f"(inputs of shape {shapes})")
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     return _grad_mode["enabled"]
 
 
 @contextlib.contextmanager
-def set_grad_enabled(enabled):
+def set_grad_enabled(enabled: bool) -> Iterator[None]:
     previous = _grad_mode["enabled"]
     _grad_mode["enabled"] = enabled
     try:
@@ -75,16 +82,16 @@ def set_grad_enabled(enabled):
         _grad_mode["enabled"] = previous
 
 
-def no_grad():
+def no_grad() -> contextlib.AbstractContextManager[None]:
     """Context manager: operations inside record no graph (evaluation, sampling, updates)."""
     return set_grad_enabled(False)
 
 
-def enable_grad():
+def enable_grad() -> contextlib.AbstractContextManager[None]:
     return set_grad_enabled(True)
 
 
-def as_operand(value, like):
+def as_operand(value: Operand, like: Tensor) -> Tensor:
     """A Tensor for an op input: Tensors pass through; scalars and arrays become constants.
 
     A Python scalar takes the dtype of the tensor it meets, so `x * 2` stays float32.
@@ -99,8 +106,13 @@ def as_operand(value, like):
     return Tensor(array)
 
 
-def _operands(inputs):
+def _operands(inputs: tuple[Operand, ...]) -> Sequence[Tensor]:
     """Every input as a Tensor; constants take their dtype from the first Tensor among them."""
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
+        return cast("tuple[Tensor, ...]", inputs)        # the common case: nothing to convert
     like = next((x for x in inputs if isinstance(x, Tensor)), None)
     if like is None:
         like = Tensor(inputs[0])
@@ -114,11 +126,16 @@ class Function:
 
     shape_mismatch = "do not broadcast"   # how a shape error reads for this op (MatMul: "do not align")
 
-    def __call__(self, *inputs):
-        for x in inputs:
-            if not isinstance(x, Tensor):
-                inputs = _operands(inputs)
-                break
+    inputs: Sequence[Tensor]
+    saved: tuple[Any, ...]
+    output_ref: weakref.ref[Tensor]
+    generation: int
+    sequence: int
+    xp: Any                               # numpy or cupy: the module that owns the inputs
+    freed: bool
+
+    def __call__(self, *operands: Operand) -> Tensor:
+        inputs = _operands(operands)
         arrays = [x.data for x in inputs]
         first = arrays[0]
         self.xp = np if type(first) is np.ndarray else backend.array_module(first)
@@ -141,7 +158,7 @@ class Function:
                     break
         return out
 
-    def _record(self, inputs, out):
+    def _record(self, inputs: Sequence[Tensor], out: Tensor) -> None:
         """Link `out` into the graph: it keeps this Function, which keeps the inputs (not `out`)."""
         self.inputs = inputs
         self.generation = generation = max([x.generation for x in inputs])
@@ -152,7 +169,7 @@ class Function:
         out.generation = generation + 1
         self.output_ref = weakref.ref(out)
 
-    def _shape_error(self, arrays, exc):
+    def _shape_error(self, arrays: Sequence[Array], exc: Exception) -> Exception:
         """The array library's error, restated with this op's name and its input shapes.
 
         An error the op raised itself (already worded for the user) passes through unchanged."""
@@ -165,7 +182,7 @@ class Function:
         listed = " and ".join(str(s) for s in shapes)
         return type(exc)(f"{name}: shapes {listed} {self.shape_mismatch}")
 
-    def _check_devices(self, arrays):
+    def _check_devices(self, arrays: Sequence[Array]) -> None:
         kinds = {type(a).__module__.split(".")[0] for a in arrays}
         if len(kinds) > 1:
             devices = ", ".join(backend.device_of(a) for a in arrays)
@@ -174,31 +191,34 @@ class Function:
                 "move them with .to(device) first")
 
     # -- what subclasses use ---------------------------------------------------------
-    def save_for_backward(self, *values):
+    def save_for_backward(self, *values: Any) -> None:
         self.saved = values
 
     @property
-    def saved_tensors(self):
+    def saved_tensors(self) -> tuple[Tensor, ...]:
         """The saved values as constant Tensors (arrays) or as they were (Tensors)."""
         return tuple(v if isinstance(v, Tensor) else Tensor(v) for v in self.saved)
 
     @property
-    def output(self):
+    def output(self) -> Tensor:
         """The Tensor this Function produced (backward of y = f(x) often needs y)."""
-        return self.output_ref()
+        out = self.output_ref()
+        if out is None:
+            raise RuntimeError(f"{type(self).__name__}: its output no longer exists")
+        return out
 
     @property
-    def needs_input_grad(self):
+    def needs_input_grad(self) -> tuple[bool, ...]:
         return tuple(x.requires_grad for x in self.inputs)
 
-    def forward(self, *arrays):
+    def forward(self, *arrays: Any) -> Array:
         raise NotImplementedError
 
-    def backward(self, grad_output):
+    def backward(self, grad_output: Tensor) -> Gradients:
         raise NotImplementedError
 
 
-def _unbroadcast(grad, target, function):
+def _unbroadcast(grad: Tensor, target: Tensor, function: Function) -> Tensor:
     """Sum `grad` down to `target`'s shape and dtype: broadcasting undone in one place."""
     if grad.shape != target.shape:
         from .ops.shape import sum_to
@@ -211,32 +231,37 @@ def _unbroadcast(grad, target, function):
     return grad
 
 
-def _accumulate(store, key, grad):
+def _accumulate(store: dict[Any, Tensor], key: Any, grad: Tensor) -> None:
     previous = store.get(key)
     store[key] = grad if previous is None else previous + grad
 
 
-def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, inputs=None):
+def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Operand | None], retain_graph: bool = False,
+                 create_graph: bool = False,
+                 inputs: Sequence[Tensor] | None = None) -> tuple[Tensor | None, ...]:
     """Walk the graph from `outputs` back to its leaves.
 
     With `inputs=None`, gradients accumulate into the `.grad` of every leaf that requires one
     (Tensor.backward).  With a list of `inputs`, their gradients are returned instead and no
-    `.grad` is touched (autograd.grad).
+    `.grad` is touched (autograd.grad); with none, the returned tuple is empty.
     """
-    grads = {}            # Function -> gradient of its output, complete once the Function is popped
-    heap, seen = [], set()
+    grads: dict[Function, Tensor] = {}    # gradient of each Function's output, complete once it is popped
+    heap: list[tuple[int, int, Function]] = []
+    seen: set[int] = set()
 
-    def push(function):                   # latest generation first; within one, latest recorded first
+    def push(function: Function) -> None:    # latest generation first; within one, latest recorded first
         if id(function) not in seen:
             seen.add(id(function))
             heapq.heappush(heap, (-function.generation, -function.sequence, function))
 
-    wanted_leaves, wanted_creators, results = {}, {}, {}
+    wanted_leaves: dict[int, list[int]] = {}      # id of a wanted leaf or creator -> its positions
+    wanted_creators: dict[int, list[int]] = {}
+    results: dict[int, Tensor] = {}
     for i, x in enumerate(inputs or ()):
         (wanted_creators if x.creator is not None else wanted_leaves).setdefault(
             id(x.creator) if x.creator is not None else id(x), []).append(i)
 
-    def deliver_leaf(leaf, grad):
+    def deliver_leaf(leaf: Tensor, grad: Tensor) -> None:
         if inputs is None:
             leaf.grad = grad if leaf.grad is None else leaf.grad + grad
         elif id(leaf) in wanted_leaves:
@@ -275,18 +300,18 @@ def run_backward(outputs, grad_outputs, retain_graph=False, create_graph=False, 
 
     if not retain_graph:
         for function in visited:
-            function.inputs = function.saved = None
+            function.inputs = function.saved = ()
             function.freed = True
     if inputs is None:
-        return None
-    out = [None] * len(inputs)
+        return ()
+    gradients: list[Tensor | None] = [None] * len(inputs)
     for key, positions in list(wanted_leaves.items()) + list(wanted_creators.items()):
         for i in positions:
-            out[i] = results.get(key)
-    return tuple(out)
+            gradients[i] = results.get(key)
+    return tuple(gradients)
 
 
-def _call_backward(function, grad_output):
+def _call_backward(function: Function, grad_output: Tensor) -> tuple[Tensor | None, ...]:
     """function.backward as a tuple; under detect_anomaly its results are checked as one step."""
     if not _anomaly_mode["enabled"]:
         grads = function.backward(grad_output)
@@ -301,7 +326,7 @@ def _call_backward(function, grad_output):
     return grads
 
 
-def _root_grad(out, grad):
+def _root_grad(out: Tensor, grad: Operand | None) -> Tensor:
     if grad is None:
         if out.size != 1:
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
@@ -314,19 +339,22 @@ def _root_grad(out, grad):
     return grad
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
-         allow_unused=True):
+def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
+         grad_outputs: Tensor | Sequence[Operand | None] | None = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = True) -> tuple[Tensor | None, ...]:
     """Gradients of `outputs` with respect to `inputs`, returned as a tuple (PyTorch's autograd.grad).
 
     With create_graph=True the returned gradients are themselves part of a graph and can be
     differentiated again (WGAN-GP's penalty, consensus optimization).  An input that the outputs
     do not depend on gets None.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    single = isinstance(inputs, Tensor)
-    inputs = [inputs] if single else list(inputs)
+    output_list = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    input_list = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    grad_list: list[Operand | None]
     if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs)
+        grad_list = [grad_outputs] * len(output_list)
+    else:
+        grad_list = list(grad_outputs)
     retain = create_graph if retain_graph is None else retain_graph
-    return run_backward(outputs, list(grad_outputs), retain_graph=retain,
-                        create_graph=create_graph, inputs=inputs)
+    return run_backward(output_list, grad_list, retain_graph=retain, create_graph=create_graph,
+                        inputs=input_list)

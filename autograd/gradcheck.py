@@ -9,6 +9,11 @@ and raises with the worst element when they disagree beyond atol + rtol |numeric
 gradgradcheck(fn, inputs) runs the same check on x -> sum_k w_k . grad_x_k(v . fn(x)), the first
 derivative recorded with create_graph=True, so the backward of every op is itself differentiated.
 """
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
 import numpy as np
 
 from . import backend
@@ -20,26 +25,28 @@ class GradcheckError(AssertionError):
     """The analytic and numerical derivatives disagree."""
 
 
-def _as_inputs(inputs):
+def _as_inputs(inputs: Any) -> list[Tensor]:
     inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
     return [Tensor(backend.to_numpy(x.data if isinstance(x, Tensor) else np.asarray(x)).astype(np.float64),
                    requires_grad=True) for x in inputs]
 
 
-def _outputs(value):
+def _outputs(value: Any) -> list[Tensor]:
+    """fn's result as a list of its output Tensors."""
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
 
-def _weighted_output(fn, tensors, upstream):
+def _weighted_output(fn: Callable[..., Any], tensors: Sequence[Tensor], upstream: Sequence[np.ndarray]) -> Tensor:
     """v . fn(x) as a scalar Tensor."""
-    total = None
-    for out, v in zip(_outputs(fn(*tensors)), upstream):
-        term = (out * Tensor(v)).sum()
-        total = term if total is None else total + term
+    terms = [(out * Tensor(v)).sum() for out, v in zip(_outputs(fn(*tensors)), upstream)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
     return total
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              seed: int = 0) -> bool:
     """True if the engine's gradients of `fn` at `inputs` match central differences, else raise."""
     tensors = _as_inputs(inputs)
     rng = np.random.default_rng(seed)
@@ -48,13 +55,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
     # an output that does not depend on the inputs (a linear op's second derivative) has gradient 0
     analytic = grad(objective, tensors) if objective.requires_grad else [None] * len(tensors)
     for k, (x, g) in enumerate(zip(tensors, analytic)):
-        g = np.zeros(x.shape) if g is None else backend.to_numpy(g.data)
+        engine = np.zeros(x.shape) if g is None else backend.to_numpy(g.data)
         numerical = _numerical_gradient(fn, tensors, k, upstream, eps)
-        _compare(g, numerical, atol, rtol, f"input {k} of shape {x.shape}")
+        _compare(engine, numerical, atol, rtol, f"input {k} of shape {x.shape}")
     return True
 
 
-def _numerical_gradient(fn, tensors, k, upstream, eps):
+def _numerical_gradient(fn: Callable[..., Any], tensors: Sequence[Tensor], k: int, upstream: Sequence[np.ndarray],
+                        eps: float) -> np.ndarray:
     x = tensors[k].data
     flat = x.reshape(-1)
     numerical = np.zeros(x.size)
@@ -69,7 +77,7 @@ def _numerical_gradient(fn, tensors, k, upstream, eps):
     return numerical.reshape(x.shape)
 
 
-def _compare(analytic, numerical, atol, rtol, what):
+def _compare(analytic: np.ndarray, numerical: np.ndarray, atol: float, rtol: float, what: str) -> None:
     if analytic.shape != numerical.shape:
         raise GradcheckError(f"{what}: gradient shape {analytic.shape} != input shape {numerical.shape}")
     error = np.abs(analytic - numerical) - (atol + rtol * np.abs(numerical))
@@ -79,14 +87,15 @@ def _compare(analytic, numerical, atol, rtol, what):
                              f"at index {tuple(int(i) for i in worst)}")
 
 
-def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                  seed: int = 0) -> bool:
     """True if second derivatives of `fn` (through create_graph=True) match finite differences."""
     tensors = _as_inputs(inputs)
     rng = np.random.default_rng(seed + 1)
     upstream = [rng.standard_normal(np.shape(out.data)) for out in _outputs(fn(*tensors))]
     weights = [rng.standard_normal(x.shape) for x in tensors]
 
-    def first_derivative(*xs):
+    def first_derivative(*xs: Tensor) -> Tensor:
         grads = grad(_weighted_output(fn, xs, upstream), xs, create_graph=True)
         total = Tensor(np.zeros(()))
         for g, w in zip(grads, weights):

@@ -5,7 +5,10 @@ device generator.  Everything random in the library (randn, dropout, minibatch o
 samplers) draws from these, so a seed fixes a whole run.  CuPy's streams differ from NumPy's: the
 same seed gives the same numbers on numpy and numba, and the same distribution on cupy.
 """
+from __future__ import annotations
+
 import json
+from typing import Any
 
 import numpy as np
 
@@ -15,14 +18,14 @@ _generators = {"cpu": np.random.default_rng(0)}
 _seed = {"value": 0}
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> None:
     """Seed the generators of every device."""
     _seed["value"] = int(seed)
     _generators["cpu"] = np.random.default_rng(seed)
     _generators.pop("cuda", None)
 
 
-def generator(device="cpu"):
+def generator(device: str | None = "cpu") -> Any:
     """The generator that draws numbers for `device` ("cpu" or "cuda")."""
     device = "cpu" if device in (None, "cpu") else "cuda"
     if device not in _generators:
@@ -31,10 +34,10 @@ def generator(device="cpu"):
     return _generators[device]
 
 
-def get_state():
+def get_state() -> str:
     """The host generator's state as a JSON string (saved in checkpoints, no pickle)."""
     return json.dumps(_generators["cpu"].bit_generator.state)
 
 
-def set_state(state):
+def set_state(state: str) -> None:
     _generators["cpu"].bit_generator.state = json.loads(state)

@@ -6,12 +6,16 @@ plain values (numbers, strings, booleans, None).  The file is written to a tempo
 same folder and renamed, so an interrupted save never leaves half a file.  `load` opens it with
 allow_pickle=False and refuses anything it did not write, with one line that names the file.
 """
+from __future__ import annotations
+
 import contextlib
 import io
 import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -26,7 +30,7 @@ class CheckpointError(ValueError):
     """A file that is not a readable minigen state dict."""
 
 
-def _flatten(value, path, arrays):
+def _flatten(value: Any, path: str, arrays: dict[str, Any]) -> dict[str, Any]:
     """The JSON-able description of `value`; its arrays go into `arrays` under their path."""
     if isinstance(value, Tensor):
         value = value.data
@@ -48,7 +52,7 @@ def _flatten(value, path, arrays):
     raise TypeError(f"save: cannot store a {type(value).__name__} at {path!r} without pickle")
 
 
-def _unflatten(node, arrays, file):
+def _unflatten(node: dict[str, Any], arrays: dict[str, np.ndarray], file: str) -> Any:
     """The value `node` describes, its arrays taken from `arrays`; an array `save` would not have
     written (complex, structured) is refused, naming its key and the file."""
     if "array" in node:
@@ -64,9 +68,9 @@ def _unflatten(node, arrays, file):
     return node["value"]
 
 
-def save(state_dict, path):
+def save(state_dict: Any, path: str | os.PathLike[str]) -> None:
     """Write a (nested) state dict of arrays and plain values to `path` (.npz), atomically."""
-    arrays = {}
+    arrays: dict[str, Any] = {}
     manifest = _flatten(state_dict, "", arrays)
     arrays[MANIFEST] = np.frombuffer(json.dumps(manifest).encode(), dtype=np.uint8)
     with atomic_file(path, "wb") as file:
@@ -74,7 +78,7 @@ def save(state_dict, path):
 
 
 @contextlib.contextmanager
-def atomic_file(path, mode="wb"):
+def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[Any]]:
     """Open a temporary file beside `path` for writing; on success it is flushed, synced and renamed
     onto `path`, so readers see the old file or the whole new one, never half a file."""
     path = os.fspath(path)
@@ -94,7 +98,7 @@ def atomic_file(path, mode="wb"):
         raise
 
 
-def load(path):
+def load(path: str | os.PathLike[str]) -> Any:
     """Read a state dict written by `save`.  Never unpickles; a foreign or broken file is refused."""
     path = os.fspath(path)
     try:

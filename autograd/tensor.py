@@ -6,18 +6,35 @@ forward produced it (None for leaves, the tensors a user makes).  The arithmetic
 most methods are attached by `autograd/ops/__init__.py`, so that every computation goes through a
 differentiable Function.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Union
+
 import numpy as np
 
 from . import backend
 
+if TYPE_CHECKING:
+    from . import ops
+    from .function import Function
+
 DEFAULT_DTYPE = np.float32
+
+Array = Any          # a numpy.ndarray or a cupy.ndarray: whichever the tensor's device holds
+Operand = Union["Tensor", Array, float, int, bool]     # what an op accepts: constants become Tensors
 
 
 class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not an object array
 
-    def __init__(self, data, requires_grad=False):
+    data: Array
+    grad: Tensor | None
+    requires_grad: bool
+    creator: Function | None
+    generation: int
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
         if type(data) is not np.ndarray:
             if isinstance(data, np.generic):
                 data = np.asarray(data)  # a reduction's numpy scalar -> 0-d array, dtype kept
@@ -31,82 +48,83 @@ class Tensor:
 
     # -- what the array is -------------------------------------------------------------
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.data.shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self.data.ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
         return self.data.size
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.data.dtype
 
     @property
-    def device(self):
+    def device(self) -> str:
         return backend.device_of(self.data)
 
     @property
-    def is_leaf(self):
+    def is_leaf(self) -> bool:
         return self.creator is None
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.data)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         body = str(backend.to_numpy(self.data)).replace("\n", "\n" + " " * 7)
         grad = ", requires_grad=True" if self.requires_grad else ""
         device = ", device='cuda'" if self.device == "cuda" else ""
         return f"tensor({body}{grad}{device})"
 
     # -- leaving the graph -----------------------------------------------------------
-    def detach(self):
+    def detach(self) -> Tensor:
         """The same array, cut from the graph."""
         return Tensor(self.data)
 
-    def numpy(self):
+    def numpy(self) -> np.ndarray:
         """The array as a NumPy array on the host (copied from the GPU if needed)."""
         return backend.to_numpy(self.data)
 
-    def item(self):
+    def item(self) -> Any:
         return self.data.item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
-    def __float__(self):
+    def __float__(self) -> float:
         return float(self.data)
 
-    def __int__(self):
+    def __int__(self) -> int:
         return int(self.data)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self.data)
 
-    def to(self, device):
+    def to(self, device: str) -> Tensor:
         """This tensor on `device` ("cpu" or "cuda"); gradients flow back across the copy."""
         from .ops.shape import to_device
         return to_device(self, device)
 
-    def cpu(self):
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def cuda(self):
+    def cuda(self) -> Tensor:
         return self.to("cuda")
 
-    def requires_grad_(self, flag=True):
+    def requires_grad_(self, flag: bool = True) -> Tensor:
         self.requires_grad = flag
         return self
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         self.grad = None
 
     # -- the graph walk ----------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False, create_graph=False):
+    def backward(self, grad: Operand | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's `.grad` (PyTorch's semantics).
 
         Gradients add up across calls, as in PyTorch: zero them between steps.
@@ -116,11 +134,41 @@ class Tensor:
                      create_graph=create_graph)
 
 
-def _is_device_array(data):
+    if TYPE_CHECKING:
+        # Operators and methods that autograd/ops/__init__.py attaches (the ops import Tensor, so
+        # they are attached after both exist); each has the signature of the function it is.
+        __add__ = __radd__ = ops.add
+        __sub__ = __rsub__ = ops.sub
+        __mul__ = __rmul__ = ops.mul
+        __truediv__ = __rtruediv__ = ops.div
+        __pow__ = __rpow__ = ops.pow
+        __matmul__ = __rmatmul__ = matmul = ops.matmul
+        __neg__ = ops.neg
+        __abs__ = abs = ops.abs
+        __getitem__ = ops.getitem
+        exp, log, log1p, sqrt, sin, cos = ops.exp, ops.log, ops.log1p, ops.sqrt, ops.sin, ops.cos
+        tanh, sigmoid, relu, clip, astype = ops.tanh, ops.sigmoid, ops.relu, ops.clip, ops.astype
+        sum, mean, var, max, min = ops.sum, ops.mean, ops.var, ops.max, ops.min
+        logsumexp, softmax, log_softmax = ops.logsumexp, ops.softmax, ops.log_softmax
+        reshape = view = ops.reshape
+        transpose, swapaxes, flatten, squeeze = ops.transpose, ops.swapaxes, ops.flatten, ops.squeeze
+        expand_dims, broadcast_to = ops.expand_dims, ops.broadcast_to
+
+        def __lt__(self, other: Operand) -> Tensor: ...
+        def __le__(self, other: Operand) -> Tensor: ...
+        def __gt__(self, other: Operand) -> Tensor: ...
+        def __ge__(self, other: Operand) -> Tensor: ...
+        def __eq__(self, other: object) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other: object) -> Tensor: ...  # type: ignore[override]
+        @property
+        def T(self) -> Tensor: ...
+
+
+def _is_device_array(data: Any) -> bool:
     return type(data).__name__ == "ndarray" and type(data).__module__.startswith("cupy")
 
 
-def as_array(data, dtype=None, device=None):
+def as_array(data: Any, dtype: Any = None, device: str | None = None) -> Array:
     """An ndarray on `device` from a list, scalar, ndarray or Tensor.
 
     dtype=None keeps an ndarray's dtype; Python scalars and lists become float32.  Complex values,
@@ -144,7 +192,7 @@ def as_array(data, dtype=None, device=None):
     return data if dtype is None or data.dtype == dtype else data.astype(dtype)
 
 
-def check_real(dtype):
+def check_real(dtype: np.dtype) -> None:
     """Refuse what a Tensor cannot hold: complex numbers (a cast would drop the imaginary part
     with only a warning), strings and Python objects.  Booleans, integers and floats pass."""
     if dtype.kind not in "biuf":
@@ -152,7 +200,7 @@ def check_real(dtype):
                         "(bool, integer or float)")
 
 
-def tensor(data, requires_grad=False, dtype=None, device=None):
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, device: str | None = None) -> Tensor:
     """A new leaf Tensor holding a copy of `data`."""
     array = as_array(data, dtype, device)
     if isinstance(data, Tensor) or array is data:

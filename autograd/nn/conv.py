@@ -9,12 +9,15 @@ BatchNorm1d / BatchNorm2d keep running_mean, running_var and num_batches_tracked
 the state dict, moved by .to()); train() normalizes with batch statistics and updates them,
 eval() normalizes with them.
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
 from .. import backend
-from ..ops.conv import as_pair
+from ..ops.conv import Pair, as_pair
+from ..tensor import Array, Tensor
 from . import functional as F
 from .layers import uniform_parameter
 from .module import Module, Parameter
@@ -23,7 +26,8 @@ from .module import Module, Parameter
 class Conv2d(Module):
     """y = conv2d(x, W) + b:  (N, in_channels, H, W) -> (N, out_channels, OH, OW)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, bias=True):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Pair, stride: int | Pair = 1,
+                 padding: int | Pair = 0, dilation: int | Pair = 1, bias: bool = True) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = as_pair(kernel_size, "kernel_size", "Conv2d")
@@ -32,10 +36,10 @@ class Conv2d(Module):
         self.weight = uniform_parameter((out_channels, in_channels) + self.kernel_size, bound)
         self.bias = uniform_parameter((out_channels,), bound) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
 
@@ -43,8 +47,9 @@ class Conv2d(Module):
 class ConvTranspose2d(Module):
     """y = conv_transpose2d(x, W) + b:  (N, in_channels, H, W) -> (N, out_channels, OH, OW)."""
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0,
-                 bias=True, dilation=1):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Pair, stride: int | Pair = 1,
+                 padding: int | Pair = 0, output_padding: int | Pair = 0, bias: bool = True,
+                 dilation: int | Pair = 1) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = as_pair(kernel_size, "kernel_size", "ConvTranspose2d")
@@ -54,11 +59,11 @@ class ConvTranspose2d(Module):
         self.weight = uniform_parameter((in_channels, out_channels) + self.kernel_size, bound)
         self.bias = uniform_parameter((out_channels,), bound) if bias else None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         return F.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding,
                                   self.output_padding, self.dilation)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}")
 
@@ -66,9 +71,17 @@ class ConvTranspose2d(Module):
 class _BatchNorm(Module):
     """Shared by BatchNorm1d and BatchNorm2d; subclasses say which input ranks they take."""
 
-    input_ranks = ()
+    input_ranks: tuple[int, ...] = ()
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    input_shapes: tuple[str, ...] = ()
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: Array | None
+    running_var: Array | None
+    num_batches_tracked: Array
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
+                 track_running_stats: bool = True) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         xp = backend.module_for_device(backend.default_device())
@@ -85,7 +98,7 @@ class _BatchNorm(Module):
         else:
             self.running_mean = self.running_var = None
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         if x.ndim not in self.input_ranks:
             shapes = " or ".join(self.input_shapes)
             raise ValueError(f"{type(self).__name__}: expected an input {shapes}, got shape {x.shape}")
@@ -100,7 +113,7 @@ class _BatchNorm(Module):
                             training=self.training or not self.track_running_stats,
                             momentum=momentum, eps=self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 

@@ -2,6 +2,11 @@
 
 Losses take `reduction="mean" | "sum" | "none"` as PyTorch's do.
 """
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 
 from .. import random
@@ -10,7 +15,7 @@ from ..function import Function
 from ..ops import linear, log_softmax, mean, reshape, sigmoid, sqrt, var
 from ..ops.conv import avg_pool2d, conv2d, conv_transpose2d, upsample_nearest
 from ..ops.fused import gelu, layer_norm_last_axis
-from ..tensor import Tensor
+from ..tensor import Array, Operand, Tensor
 
 __all__ = ["linear", "gelu", "layer_norm", "embedding", "dropout", "binary_cross_entropy_with_logits",
            "cross_entropy", "mse_loss", "conv2d", "conv_transpose2d", "avg_pool2d", "upsample_nearest",
@@ -20,12 +25,12 @@ __all__ = ["linear", "gelu", "layer_norm", "embedding", "dropout", "binary_cross
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_reduction(op, reduction):
+def check_reduction(op: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', not {reduction!r}")
 
 
-def _reduce(op, loss, reduction):
+def _reduce(op: str, loss: Tensor, reduction: str) -> Tensor:
     """The per-element losses averaged, summed, or returned as they are."""
     check_reduction(op, reduction)
     if reduction == "mean":
@@ -35,7 +40,7 @@ def _reduce(op, loss, reduction):
     return loss
 
 
-def _same_shape(name, a, b):
+def _same_shape(name: str, a: Tensor, b: Tensor) -> None:
     if a.shape != b.shape:
         raise ValueError(f"{name}: input shape {a.shape} and target shape {b.shape} differ")
 
@@ -46,10 +51,10 @@ class BCEWithLogits(Function):
     dl/dz = sigmoid(z) - t,   dl/dt = -z
     """
 
-    def forward(self, logits, targets):
+    def forward(self, logits: Array, targets: Array) -> Array:
         return kernel("bce_with_logits")(logits, targets)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         logits, targets = self.inputs
         needs_logits, needs_targets = self.needs_input_grad
         g_logits = gy * (sigmoid(logits) - targets) if needs_logits else None
@@ -57,7 +62,7 @@ class BCEWithLogits(Function):
         return g_logits, g_targets
 
 
-def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+def binary_cross_entropy_with_logits(logits: Tensor, targets: Operand, reduction: str = "mean") -> Tensor:
     """Bernoulli negative log-likelihood of `targets` under probabilities sigmoid(logits)."""
     if not isinstance(targets, Tensor):                  # on the logits' device: no host round trip
         targets = Tensor(array_module(logits.data).asarray(targets, dtype=logits.dtype))
@@ -65,7 +70,7 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     return _reduce("binary_cross_entropy_with_logits", BCEWithLogits()(logits, targets), reduction)
 
 
-def cross_entropy(logits, targets, reduction="mean"):
+def cross_entropy(logits: Tensor, targets: Any, reduction: str = "mean") -> Tensor:
     """-log softmax(logits)[target] for logits (N, C) or (N, T, C) and integer targets (N,) / (N, T)."""
     target_array = _index_array(targets, logits)
     if logits.shape[:-1] != target_array.shape:
@@ -78,7 +83,7 @@ def cross_entropy(logits, targets, reduction="mean"):
     return _reduce("cross_entropy", reshape(-picked, target_array.shape), reduction)
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: Tensor, target: Operand, reduction: str = "mean") -> Tensor:
     if not isinstance(target, Tensor):                   # on the input's device: no host round trip
         target = Tensor(array_module(input.data).asarray(target, dtype=input.dtype))
     _same_shape("mse_loss", input, target)
@@ -86,7 +91,8 @@ def mse_loss(input, target, reduction="mean"):
     return _reduce("mse_loss", difference * difference, reduction)
 
 
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) over the last len(normalized_shape) axes, then scale and shift."""
     normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     if x.shape[-len(normalized_shape):] != normalized_shape:
@@ -104,13 +110,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     return y
 
 
-def _index_array(indices, like):
+def _index_array(indices: Any, like: Tensor) -> Array:
     """Integer indices (a Tensor, an array or a list) as an array on the device of Tensor `like`."""
     index = indices.data if isinstance(indices, Tensor) else indices
     return to_device(index if hasattr(index, "shape") else np.asarray(index), like.device)
 
 
-def _check_indices(op, index, count, error=ValueError):
+def _check_indices(op: str, index: Array, count: int, error: type[Exception] = ValueError) -> None:
     """Integer indices in [0, count), else `error` naming the first bound crossed.  The one
     deliberate host sync: CuPy wraps out-of-range indices silently and NumPy reads a negative one
     from the end, so both would pick a wrong row without a word."""
@@ -124,7 +130,7 @@ def _check_indices(op, index, count, error=ValueError):
         raise error(f"{op}: index {bad} is out of range; indices must lie in [0, {count})")
 
 
-def embedding(indices, weight):
+def embedding(indices: Any, weight: Tensor) -> Tensor:
     """Rows of `weight` (V, D) picked by integer `indices` (any shape) -> (..., D).  Repeated
     indices add their gradients."""
     index = _index_array(indices, weight)
@@ -132,7 +138,7 @@ def embedding(indices, weight):
     return weight[index]
 
 
-def dropout(x, p=0.5, training=True):
+def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     """Zero each element with probability p and scale the rest by 1 / (1 - p) (inverted dropout)."""
     if not training or p == 0:
         return x
@@ -142,8 +148,9 @@ def dropout(x, p=0.5, training=True):
     return x * Tensor((keep / (1 - p)).astype(x.dtype))
 
 
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
-               eps=1e-5):
+def batch_norm(x: Tensor, running_mean: Tensor | Array | None, running_var: Tensor | Array | None,
+               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
+               momentum: float | Array = 0.1, eps: float = 1e-5) -> Tensor:
     """Batch normalization (Ioffe and Szegedy 2015) over every axis of x (N, C, ...) but the channels.
 
     training:  y = (x - mean_B) / sqrt(var_B + eps) * weight + bias       var_B biased (ddof=0)
@@ -184,11 +191,12 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     return y
 
 
-def _raw(value):
+def _raw(value: Tensor | Array) -> Array:
     return value.data if isinstance(value, Tensor) else value
 
 
-def _update_running_stats(running_mean, running_var, batch_mean, batch_var, count, momentum):
+def _update_running_stats(running_mean: Tensor | Array, running_var: Tensor | Array, batch_mean: Array,
+                          batch_var: Array, count: int, momentum: float | Array) -> None:
     """Exponential moving averages of the batch statistics, updated in place."""
     running_mean, running_var = _raw(running_mean), _raw(running_var)
     running_mean *= 1 - momentum

@@ -8,7 +8,11 @@ reduction="mean" averages l over every element, "sum" adds them up, "none" retur
 are.  CrossEntropyLoss reads classes on the last axis: logits (N, C) as in PyTorch, and (N, T, C)
 for sequences (PyTorch puts C second there).
 """
-from ..tensor import Tensor
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Operand, Tensor
 from . import functional as F
 from .module import Module
 
@@ -28,19 +32,19 @@ class _Loss(Module):
 class MSELoss(_Loss):
     """Mean squared error: (input - target)^2, reduced."""
 
-    def forward(self, input: Tensor, target: object) -> Tensor:
+    def forward(self, input: Tensor, target: Operand) -> Tensor:
         return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     """Bernoulli negative log-likelihood of `target` under probabilities sigmoid(logits), reduced."""
 
-    def forward(self, logits: Tensor, target: object) -> Tensor:
+    def forward(self, logits: Tensor, target: Operand) -> Tensor:
         return F.binary_cross_entropy_with_logits(logits, target, reduction=self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
     """-log softmax(logits)[target] for logits (N, C) or (N, T, C) and integer targets, reduced."""
 
-    def forward(self, logits: Tensor, target: object) -> Tensor:
+    def forward(self, logits: Tensor, target: Any) -> Tensor:
         return F.cross_entropy(logits, target, reduction=self.reduction)

@@ -4,34 +4,43 @@ Attributes that are Parameters or Modules are registered when assigned, in order
 `named_parameters()` walks them as "encoder.0.weight".  Buffers (BatchNorm's running statistics)
 are saved in the state dict but are not trained.
 """
+from __future__ import annotations
+
 from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeVar
 
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, as_array
+from ..tensor import Array, Tensor, as_array
+
+M = TypeVar("M", bound="Module")              # methods that return self keep the subclass type
 
 
 class Parameter(Tensor):
     """A leaf Tensor that a Module trains (requires_grad=True)."""
 
-    def __init__(self, data, requires_grad=True):
+    def __init__(self, data: Any, requires_grad: bool = True) -> None:
         super().__init__(as_array(data), requires_grad=requires_grad)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter(" + super().__repr__() + ")"
 
 
 class Module:
     training = True
+    _parameters: OrderedDict[str, Parameter]
+    _modules: OrderedDict[str, Module]
+    _buffers: OrderedDict[str, bool]            # the names of the buffers, in order
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "training", True)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning {name!r}")
         self._parameters.pop(name, None)
@@ -44,27 +53,27 @@ class Module:
             self._modules[name] = value
         object.__setattr__(self, name, value)
 
-    def register_buffer(self, name, array):
+    def register_buffer(self, name: str, array: Array) -> None:
         """A non-trained array that belongs to the state (running means, masks)."""
         self._buffers[name] = True
         object.__setattr__(self, name, array)
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward")
 
     # -- walking the tree ----------------------------------------------------------------
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         yield prefix, self
         for name, module in self._modules.items():
             yield from module.named_modules(f"{prefix}.{name}" if prefix else name)
 
-    def modules(self):
+    def modules(self) -> list[Module]:
         return [m for _, m in self.named_modules()]
 
-    def named_parameters(self):
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         seen = set()
         for prefix, module in self.named_modules():
             for name, p in module._parameters.items():
@@ -72,35 +81,36 @@ class Module:
                     seen.add(id(p))
                     yield (f"{prefix}.{name}" if prefix else name), p
 
-    def parameters(self):
+    def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
 
-    def named_buffers(self):
+    def named_buffers(self) -> Iterator[tuple[str, Module, str]]:
+        """(state-dict name, owning module, attribute name) of every buffer."""
         for prefix, module in self.named_modules():
             for name in module._buffers:
                 yield (f"{prefix}.{name}" if prefix else name), module, name
 
-    def zero_grad(self):
+    def zero_grad(self) -> None:
         for p in self.parameters():
             p.grad = None
 
-    def train(self, mode=True):
+    def train(self: M, mode: bool = True) -> M:
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self: M) -> M:
         return self.train(False)
 
     # -- state ----------------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> OrderedDict[str, Array]:
         """name -> array for every parameter and buffer (arrays are the live ones, not copies)."""
         state = OrderedDict((name, p.data) for name, p in self.named_parameters())
         for name, module, attribute in self.named_buffers():
             state[name] = getattr(module, attribute)
         return state
 
-    def load_state_dict(self, state):
+    def load_state_dict(self: M, state: Mapping[str, Any]) -> M:
         """Copy arrays into the parameters and buffers in place (optimizers keep their references).
 
         Every key must match: a missing or unexpected one is a KeyError that names it.  A parameter
@@ -118,7 +128,7 @@ class Module:
             object.__setattr__(module, attr, values[name])
         return self
 
-    def _check_keys(self, state, expected):
+    def _check_keys(self, state: Mapping[str, Any], expected: list[str]) -> None:
         missing = [k for k in expected if k not in state]
         unexpected = [k for k in state if k not in expected]
         if missing or unexpected:
@@ -126,7 +136,7 @@ class Module:
                         if keys]
             raise KeyError(f"{type(self).__name__}.load_state_dict: {'; '.join(problems)}")
 
-    def _checked_parameter(self, name, value, parameter):
+    def _checked_parameter(self, name: str, value: Any, parameter: Parameter) -> Array:
         """`value` as an array of the parameter's dtype, shape and device, or an error naming `name`."""
         source = value if hasattr(value, "dtype") else np.asarray(value)
         if source.dtype.kind != "f":
@@ -140,7 +150,7 @@ class Module:
             raise ValueError(f"{type(self).__name__}.load_state_dict: {name} holds NaN or infinite values")
         return array
 
-    def _checked_buffer(self, name, value, current):
+    def _checked_buffer(self, name: str, value: Any, current: Array) -> Array:
         """`value` as an array of the buffer's dtype on its device, or an error naming `name`.  A
         buffer's shape may change (it can depend on the data), and -inf is a fair log-probability."""
         source = value if hasattr(value, "dtype") else np.asarray(value)
@@ -155,7 +165,7 @@ class Module:
             raise ValueError(f"{type(self).__name__}.load_state_dict: buffer {name} holds NaN values")
         return array
 
-    def to(self, device):
+    def to(self: M, device: str) -> M:
         """Move every parameter and buffer to `device` ("cpu" or "cuda"), in place."""
         for p in self.parameters():
             p.data = backend.to_device(p.data, device)
@@ -165,9 +175,9 @@ class Module:
             object.__setattr__(module, attr, backend.to_device(getattr(module, attr), device))
         return self
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         children = "".join(f"\n  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items())
         return f"{type(self).__name__}({self.extra_repr()}{children}{chr(10) if children else ''})"
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""

@@ -20,12 +20,19 @@ Layouts and output sizes are PyTorch's:
     conv2d            weight (O, C, kh, kw),      OH = (H + 2 ph - dh (kh - 1) - 1) // sh + 1
     conv_transpose2d  weight (C_in, C_out, kh, kw), OH = (H - 1) sh - 2 ph + dh (kh - 1) + op + 1
 """
+from __future__ import annotations
+
 import numbers
+from collections.abc import Sequence
+from typing import Any
 
 from ..backend import array_module, kernel
 from ..function import Function
 from ..kernels.reference import conv_output_size
-from ..tensor import Tensor
+from ..tensor import Array, Tensor
+
+Pair = tuple[int, int]
+Geometry = tuple[Pair, Pair, Pair, Pair]                 # kernel_size, stride, padding, dilation
 from .linalg import matmul
 from .shape import broadcast_to, concatenate, reshape, swapaxes
 
@@ -33,41 +40,42 @@ from .shape import broadcast_to, concatenate, reshape, swapaxes
 class Im2Col(Function):
     """cols = im2col(x)  (1);  its backward is col2im of the upstream gradient."""
 
-    def __init__(self, kernel_size, stride, padding, dilation):
+    def __init__(self, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair) -> None:
         self.geometry = (kernel_size, stride, padding, dilation)
 
-    def forward(self, x):
+    def forward(self, x: Array) -> Array:
         self.input_shape = x.shape
         return kernel("im2col")(x, *self.geometry)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return Col2Im(self.input_shape, *self.geometry)(gy)
 
 
 class Col2Im(Function):
     """x = col2im(cols), the adjoint of (1);  its backward is im2col of the upstream gradient."""
 
-    def __init__(self, input_shape, kernel_size, stride, padding, dilation):
+    def __init__(self, input_shape: Sequence[int], kernel_size: Pair, stride: Pair, padding: Pair,
+                 dilation: Pair) -> None:
         self.input_shape = tuple(input_shape)
         self.geometry = (kernel_size, stride, padding, dilation)
 
-    def forward(self, cols):
+    def forward(self, cols: Array) -> Array:
         return kernel("col2im")(cols, self.input_shape, *self.geometry)
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return Im2Col(*self.geometry)(gy)
 
 
-def as_pair(value, name, op):
+def as_pair(value: Any, name: str, op: str) -> Pair:
     """PyTorch's int-or-pair arguments as a pair of ints."""
     pair = (value, value) if isinstance(value, numbers.Integral) else value
     is_pair = isinstance(pair, (tuple, list)) and len(pair) == 2
     if not is_pair or not all(isinstance(v, numbers.Integral) for v in pair):
         raise ValueError(f"{op}: {name} must be an int or a pair of ints, got {value!r}")
-    return tuple(int(v) for v in pair)
+    return int(pair[0]), int(pair[1])
 
 
-def _check_input(op, x, weight=None, channel_axis=1):
+def _check_input(op: str, x: Tensor, weight: Tensor | None = None, channel_axis: int = 1) -> None:
     if x.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
     if weight is None:
@@ -79,7 +87,8 @@ def _check_input(op, x, weight=None, channel_axis=1):
                          f"shape {weight.shape} expects {weight.shape[channel_axis]}")
 
 
-def _output_size(op, size, kernel_size, stride, padding, dilation):
+def _output_size(op: str, size: Sequence[int], kernel_size: Pair, stride: Pair, padding: Pair,
+                 dilation: Pair) -> Pair:
     out = tuple(conv_output_size(*args) for args in zip(size, kernel_size, stride, padding, dilation))
     if min(out) < 1:
         raise ValueError(f"{op}: an input of spatial size {tuple(size)} with kernel {kernel_size}, "
@@ -88,17 +97,16 @@ def _output_size(op, size, kernel_size, stride, padding, dilation):
     return out
 
 
-def _geometry(op, kernel_size, stride, padding, dilation):
-    geometry = tuple(as_pair(v, name, op) for v, name in zip((kernel_size, stride, padding, dilation),
-                                                           ("kernel_size", "stride", "padding", "dilation")))
-    (kernel_size, stride, padding, dilation) = geometry
-    if min(kernel_size + stride + dilation) < 1 or min(padding) < 0:
+def _geometry(op: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any) -> Geometry:
+    kernel_pair, stride_pair = as_pair(kernel_size, "kernel_size", op), as_pair(stride, "stride", op)
+    padding_pair, dilation_pair = as_pair(padding, "padding", op), as_pair(dilation, "dilation", op)
+    if min(kernel_pair + stride_pair + dilation_pair) < 1 or min(padding_pair) < 0:
         raise ValueError(f"{op}: kernel_size, stride and dilation must be positive and padding "
-                         f"non-negative, got {kernel_size}, {stride}, {dilation}, {padding}")
-    return geometry
+                         f"non-negative, got {kernel_pair}, {stride_pair}, {dilation_pair}, {padding_pair}")
+    return kernel_pair, stride_pair, padding_pair, dilation_pair
 
 
-def _add_channel_bias(op, y, bias):
+def _add_channel_bias(op: str, y: Tensor, bias: Tensor | None) -> Tensor:
     if bias is None:
         return y
     if tuple(bias.shape) != (y.shape[1],):
@@ -107,7 +115,8 @@ def _add_channel_bias(op, y, bias):
     return y + reshape(bias, 1, -1, 1, 1)
 
 
-def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+def im2col(x: Tensor, kernel_size: int | Pair, stride: int | Pair = 1, padding: int | Pair = 0,
+           dilation: int | Pair = 1) -> Tensor:
     """The receptive fields of x (N, C, H, W) as columns (N, C*kh*kw, OH*OW)  (1)."""
     _check_input("im2col", x)
     geometry = _geometry("im2col", kernel_size, stride, padding, dilation)
@@ -115,12 +124,14 @@ def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     return Im2Col(*geometry)(x)
 
 
-def col2im(cols, input_shape, kernel_size, stride=1, padding=0, dilation=1):
+def col2im(cols: Tensor, input_shape: Sequence[int], kernel_size: int | Pair, stride: int | Pair = 1,
+           padding: int | Pair = 0, dilation: int | Pair = 1) -> Tensor:
     """The adjoint of im2col: columns (N, C*kh*kw, OH*OW) summed back into input_shape (N, C, H, W)."""
     return Col2Im(input_shape, *_geometry("col2im", kernel_size, stride, padding, dilation))(cols)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
+           padding: int | Pair = 0, dilation: int | Pair = 1) -> Tensor:
     """PyTorch's conv2d (cross-correlation): x (N, C, H, W), weight (O, C, kh, kw) -> (N, O, OH, OW)."""
     _check_input("conv2d", x, weight)
     out_channels, _, kh, kw = weight.shape
@@ -131,7 +142,9 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1):
     return _add_channel_bias("conv2d", reshape(y, x.shape[0], out_channels, out_h, out_w), bias)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, dilation=1):
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
+                     padding: int | Pair = 0, output_padding: int | Pair = 0,
+                     dilation: int | Pair = 1) -> Tensor:
     """PyTorch's conv_transpose2d: x (N, C_in, H, W), weight (C_in, C_out, kh, kw) -> (N, C_out, OH, OW).
 
     The gradient of conv2d with respect to its input (3); `output_padding` adds rows and columns
@@ -160,7 +173,8 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     return _add_channel_bias("conv_transpose2d", y, bias)
 
 
-def _col2im_beyond_stride(cols, leading, in_size, out_size, geometry):
+def _col2im_beyond_stride(cols: Tensor, leading: tuple[int, int], in_size: Sequence[int],
+                          out_size: Sequence[int], geometry: Geometry) -> Tensor:
     """(3) when output_padding reaches a whole stride or more (dilation > stride): col2im cannot
     infer the patch count from such an output size, so lay the patches on the uncropped canvas,
     then crop `padding` from the top and left and fill the rows no patch reaches with zeros."""
@@ -177,7 +191,8 @@ def _col2im_beyond_stride(cols, leading, in_size, out_size, geometry):
     return y
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0):
+def avg_pool2d(x: Tensor, kernel_size: int | Pair, stride: int | Pair | None = None,
+               padding: int | Pair = 0) -> Tensor:
     """The mean of each kh x kw window (PyTorch's defaults: stride = kernel_size, zero padding
     counted in the mean, floor of the output size)."""
     _check_input("avg_pool2d", x)
@@ -188,7 +203,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0):
     return reshape(cols.mean(axis=1), n, c, out_h, out_w)                # (N, C, OH, OW)
 
 
-def upsample_nearest(x, scale_factor):
+def upsample_nearest(x: Tensor, scale_factor: int | Pair) -> Tensor:
     """Repeat every pixel of x (N, C, H, W) into an sh x sw block -> (N, C, H*sh, W*sw)."""
     _check_input("upsample_nearest", x)
     sh, sw = as_pair(scale_factor, "scale_factor", "upsample_nearest")

@@ -4,21 +4,25 @@ GELU and layer norm act on a transformer's largest tensors.  Each forward works 
 each backward is written with Tensor operations (a dedicated gradient Function whose own backward
 is again Tensor operations), so both stay twice differentiable like every other op.
 """
+from __future__ import annotations
+
 import math
+from collections.abc import Callable
 
 from ..function import Function, is_grad_enabled
+from ..tensor import Array, Tensor
 from .elementwise import sqrt, tanh
 
 GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715
 
 
-def _gelu_slope(x, tanh):
+def _gelu_slope(x: Tensor, tanh: Callable[[Tensor], Tensor]) -> Tensor:
     """gelu'(x) = 0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2),  t = tanh(c (x + k x^3))"""
     t = tanh(GELU_C * (x + GELU_K * x * x * x))
     return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * (GELU_C * (1 + 3 * GELU_K * x * x))
 
 
-def _gelu_curvature(x, tanh):
+def _gelu_curvature(x: Tensor, tanh: Callable[[Tensor], Tensor]) -> Tensor:
     """gelu''(x) = (1 - t^2) (a - x t a^2 + 3 c k x^2),  a = c (1 + 3 k x^2)"""
     t = tanh(GELU_C * (x + GELU_K * x * x * x))
     a = GELU_C * (1 + 3 * GELU_K * x * x)
@@ -28,7 +32,7 @@ def _gelu_curvature(x, tanh):
 class Gelu(Function):
     """y = 0.5 x (1 + tanh(c (x + k x^3))), GPT-2's GELU, in one node"""
 
-    def forward(self, x):                          # in place: one temporary
+    def forward(self, x: Array) -> Array:          # in place: one temporary
         y = self.xp.asarray(x * x)                 # (0-d inputs: products are scalars, not arrays)
         y *= GELU_K
         y += 1
@@ -40,7 +44,7 @@ class Gelu(Function):
         y *= x
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
         return GELUGrad()(gy, x)
 
@@ -48,7 +52,7 @@ class Gelu(Function):
 class GELUGrad(Function):
     """gx = gy gelu'(x) in one node;  d/dgy = gelu'(x),  d/dx = gy gelu''(x)"""
 
-    def forward(self, gy, x):                      # _gelu_slope on arrays, in place: 2 temporaries
+    def forward(self, gy: Array, x: Array) -> Array:      # _gelu_slope on arrays, in place: 2 temporaries
         x2 = self.xp.asarray(x * x)
         t = self.xp.asarray(GELU_K * x2)
         t += 1
@@ -66,7 +70,7 @@ class GELUGrad(Function):
         slope *= gy
         return slope
 
-    def backward(self, g):
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         gy, x = self.inputs
         needs_gy, needs_x = self.needs_input_grad
         return (g * _gelu_slope(x, tanh) if needs_gy else None,
@@ -83,10 +87,10 @@ class FusedLayerNorm(Function):
     derivatives see how they depend on x.
     """
 
-    def __init__(self, eps):
+    def __init__(self, eps: float) -> None:
         self.eps = eps
 
-    def forward(self, x, weight, bias):
+    def forward(self, x: Array, weight: Array, bias: Array) -> Array:
         xhat = x - x.mean(axis=-1, keepdims=True)
         rstd = (xhat * xhat).mean(axis=-1, keepdims=True)
         rstd += self.eps
@@ -98,26 +102,27 @@ class FusedLayerNorm(Function):
         y += bias
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, _ = self.inputs
         xhat, rstd = self._normalized(x)
         g = gy * weight
         gx = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
         return gx, gy * xhat, gy
 
-    def _normalized(self, x):
+    def _normalized(self, x: Tensor) -> tuple[Tensor, Tensor]:
         if not is_grad_enabled():
-            return self.saved_tensors
+            xhat, rstd = self.saved_tensors
+            return xhat, rstd
         centred = x - x.mean(axis=-1, keepdims=True)
         rstd = 1 / sqrt((centred * centred).mean(axis=-1, keepdims=True) + self.eps)
         return centred * rstd, rstd
 
 
-def gelu(x):
+def gelu(x: Tensor) -> Tensor:
     """GELU with GPT-2's tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     return Gelu()(x)
 
 
-def layer_norm_last_axis(x, weight, bias, eps=1e-5):
+def layer_norm_last_axis(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
     """(x - mean) / sqrt(var + eps) * weight + bias over the last axis, in one node."""
     return FusedLayerNorm(eps)(x, weight, bias)

@@ -1,6 +1,9 @@
 """Matrix products.  `linear` is fused (one Function for x W^T + b): it is the hottest op of every
 MLP, and one node instead of three keeps the engine's overhead small."""
+from __future__ import annotations
+
 from ..function import Function
+from ..tensor import Array, Tensor
 from .reductions import sum as reduce_sum
 from .shape import reshape, swapaxes
 
@@ -9,10 +12,10 @@ class MatMul(Function):
     """Y = A @ B (batched, broadcasting);  dA = dY B^T,  dB = A^T dY"""
     shape_mismatch = "do not align"
 
-    def forward(self, a, b):
+    def forward(self, a: Array, b: Array) -> Array:
         return a @ b
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         a, b = self.inputs
         needs_a, needs_b = self.needs_input_grad
         ga = matmul(gy, swapaxes(b, -1, -2)) if needs_a else None
@@ -27,24 +30,23 @@ class Linear(Function):
     """
     shape_mismatch = "do not align"
 
-    def forward(self, x, weight, bias=None):
+    def forward(self, x: Array, weight: Array, bias: Array | None = None) -> Array:
         y = x @ weight.T                                                   # (N, out)
         if bias is not None:
             y += bias                                                      # y is new: add in place
         return y
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         x, weight = self.inputs[0], self.inputs[1]
         needs = self.needs_input_grad
         gx = MatMul()(gy, weight) if needs[0] else None                  # (N, in)
         gw = MatMul()(gy.T, x) if needs[1] else None                     # (out, in)
-        grads = (gx, gw)
-        if len(self.inputs) == 3:
-            grads += (reduce_sum(gy, axis=0) if needs[2] else None,)
-        return grads
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (reduce_sum(gy, axis=0) if needs[2] else None)
 
 
-def _check_operands(a, b):
+def _check_operands(a: Tensor, b: Tensor) -> None:
     """The errors MatMul's forward would give, stated with the shapes the user passed (before a
     1-D operand is promoted to a matrix)."""
     if a.ndim == 0 or b.ndim == 0:
@@ -53,7 +55,7 @@ def _check_operands(a, b):
         raise ValueError(f"MatMul: shapes {a.shape} and {b.shape} {MatMul.shape_mismatch}")
 
 
-def matmul(a, b):
+def matmul(a: Tensor, b: Tensor) -> Tensor:
     """PyTorch's matmul: 1-D operands are promoted to matrices and the added axis removed."""
     _check_operands(a, b)
     if a.ndim == 1 and b.ndim == 1:
@@ -65,7 +67,7 @@ def matmul(a, b):
     return MatMul()(a, b)
 
 
-def linear(x, weight, bias=None):
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """x @ weight.T + bias over the last axis of x, for x of any number of leading axes."""
     if x.ndim == 2:
         return Linear()(x, weight) if bias is None else Linear()(x, weight, bias)

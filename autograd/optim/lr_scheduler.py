@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from .optimizers import Optimizer
+
+Factor = Callable[[int], float]                 # LambdaLR's lambda: the step counter -> a factor
 
 
 class LRScheduler:
@@ -119,7 +121,7 @@ class LambdaLR(LRScheduler):
 
     unsaved = ("optimizer", "lr_lambdas")
 
-    def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
+    def __init__(self, optimizer: Optimizer, lr_lambda: Factor | list[Factor] | tuple[Factor, ...],
                  last_epoch: int = -1) -> None:
         groups = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
         lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * groups

@@ -53,10 +53,10 @@ class Optimizer:
         given = list(params)
         if not given:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        dicts = [isinstance(g, dict) for g in given]
-        if all(dicts):
-            return given
-        if any(dicts):
+        groups = [g for g in given if isinstance(g, dict)]
+        if len(groups) == len(given):
+            return groups
+        if groups:
             raise TypeError(f"{type(self).__name__}: params mixes dicts (parameter groups) with Tensors")
         return [{"params": given}]
 
