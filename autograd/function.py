@@ -10,11 +10,12 @@ input's shape here (`_unbroadcast`), in one place.
 
 The walk is iterative and ordered by generation (a Function's generation is one more than the
 latest of its inputs), so each tensor's gradient is complete before its creator is visited, and a
-graph of any depth works without recursion.  Functions of one generation are visited latest-recorded
-first (a counter numbers them as they are recorded), so the order in which a tensor's gradients are
-summed depends only on the program, never on memory addresses: float32 sums, whose value depends on
-their order, come out bit-identical every time the same computation runs.  Unless `retain_graph=True`, every visited Function
-drops its inputs and saved arrays afterwards, so the step's intermediates can be freed at once.
+graph of any depth works without recursion.  Functions of one generation are visited
+latest-recorded first (a counter numbers them as they are recorded), so the order in which a
+tensor's gradients are summed depends only on the program, never on memory addresses: float32 sums,
+whose value depends on their order, come out bit-identical every time the same computation runs.
+Unless `retain_graph=True`, every visited Function drops its inputs and saved arrays afterwards, so
+the step's intermediates can be freed at once.
 """
 from __future__ import annotations
 

@@ -36,7 +36,8 @@ def _outputs(value: Any) -> list[Tensor]:
     return list(value) if isinstance(value, (tuple, list)) else [value]
 
 
-def _weighted_output(fn: Callable[..., Any], tensors: Sequence[Tensor], upstream: Sequence[np.ndarray]) -> Tensor:
+def _weighted_output(fn: Callable[..., Any], tensors: Sequence[Tensor],
+                     upstream: Sequence[np.ndarray]) -> Tensor:
     """v . fn(x) as a scalar Tensor."""
     terms = [(out * Tensor(v)).sum() for out, v in zip(_outputs(fn(*tensors)), upstream)]
     total = terms[0]
@@ -61,8 +62,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
     return True
 
 
-def _numerical_gradient(fn: Callable[..., Any], tensors: Sequence[Tensor], k: int, upstream: Sequence[np.ndarray],
-                        eps: float) -> np.ndarray:
+def _numerical_gradient(fn: Callable[..., Any], tensors: Sequence[Tensor], k: int,
+                        upstream: Sequence[np.ndarray], eps: float) -> np.ndarray:
     x = tensors[k].data
     flat = x.reshape(-1)
     numerical = np.zeros(x.size)
@@ -87,8 +88,8 @@ def _compare(analytic: np.ndarray, numerical: np.ndarray, atol: float, rtol: flo
                              f"at index {tuple(int(i) for i in worst)}")
 
 
-def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                  seed: int = 0) -> bool:
+def gradgradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3, seed: int = 0) -> bool:
     """True if second derivatives of `fn` (through create_graph=True) match finite differences."""
     tensors = _as_inputs(inputs)
     rng = np.random.default_rng(seed + 1)

@@ -133,7 +133,6 @@ class Tensor:
         run_backward([self], [grad], retain_graph=retain_graph or create_graph,
                      create_graph=create_graph)
 
-
     if TYPE_CHECKING:
         # Operators and methods that autograd/ops/__init__.py attaches (the ops import Tensor, so
         # they are attached after both exist); each has the signature of the function it is.

@@ -132,8 +132,8 @@ class Module:
         missing = [k for k in expected if k not in state]
         unexpected = [k for k in state if k not in expected]
         if missing or unexpected:
-            problems = [f"{label} keys {keys}" for label, keys in (("missing", missing), ("unexpected", unexpected))
-                        if keys]
+            problems = [f"{label} keys {keys}"
+                        for label, keys in (("missing", missing), ("unexpected", unexpected)) if keys]
             raise KeyError(f"{type(self).__name__}.load_state_dict: {'; '.join(problems)}")
 
     def _checked_parameter(self, name: str, value: Any, parameter: Parameter) -> Array:

@@ -21,10 +21,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..backend import array_module, kernel, to_device
-from ..tensor import Tensor
+from ..tensor import Array, Tensor
 
-Array = Any                                    # a numpy or cupy ndarray
-Group = dict[str, Any]
+Group = dict[str, Any]                         # "params" and the settings of one parameter group
 
 # settings a group may carry beyond an optimizer's defaults: a scheduler's record of the base lr
 SCHEDULER_KEYS = ("initial_lr",)
@@ -145,7 +144,8 @@ class Optimizer:
             raise ValueError(f"{name}: state for {len(state_dict['state'])} parameters, this optimizer "
                              f"has {len(params)}")
         settings = self._saved_settings(state_dict, name)
-        states = [self._saved_state(name, i, saved, p) for i, (saved, p) in enumerate(zip(state_dict["state"], params))]
+        states = [self._saved_state(name, i, saved, p)
+                  for i, (saved, p) in enumerate(zip(state_dict["state"], params))]
         for group, saved in zip(self.param_groups, settings):
             group.update(saved)
         self.step_count = int(state_dict["step_count"])
@@ -212,7 +212,8 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, params: Iterable[Tensor] | Iterable[Group], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(params, lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay)
 
     def update(self, param: Array, grad: Array, state: dict[str, Any], group: Group) -> None:
@@ -228,7 +229,8 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, params: Iterable[Tensor] | Iterable[Group], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2) -> None:
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2) -> None:
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
 

@@ -83,7 +83,8 @@ def test_loss_modules_compute_their_functional_loss(reduction):
     for module, function, logits, target in loss_cases():
         loss = module(reduction=reduction)
         assert isinstance(loss, nn.Module) and repr(loss) == f"{module.__name__}(reduction={reduction!r})"
-        np.testing.assert_array_equal(loss(logits, target).data, function(logits, target, reduction=reduction).data)
+        expected = function(logits, target, reduction=reduction)
+        np.testing.assert_array_equal(loss(logits, target).data, expected.data)
 
 
 def test_loss_module_default_is_the_mean_and_gradients_flow():
@@ -165,7 +166,8 @@ def train_steps(opt, params, grads):
         opt.step()
 
 
-GRADS = [(np.array([0.1, -0.3]), np.array([0.2, 0.4, -0.1])), (np.array([0.3, 0.1]), np.array([-0.5, 0.2, 0.3]))]
+GRADS = [(np.array([0.1, -0.3]), np.array([0.2, 0.4, -0.1])),
+         (np.array([0.3, 0.1]), np.array([-0.5, 0.2, 0.3]))]
 
 
 def test_an_old_checkpoint_without_param_groups_still_loads(tmp_path):
@@ -193,9 +195,9 @@ def test_group_settings_round_trip_and_mismatches_are_named(tmp_path):
     assert [(g["lr"], g["momentum"]) for g in same.param_groups] == [(0.1, 0.0), (0.2, 0.5)]
     with pytest.raises(ValueError, match=r"groups of sizes \[1, 1\], this optimizer's are \[2\]"):
         optim.SGD([c, d]).load_state_dict(ag.load(tmp_path / "opt.npz"))
+    longer = ag.tensor(np.ones(4), requires_grad=True)
     with pytest.raises(ValueError, match=r"state/1/momentum_buffer has shape \(3,\), the parameter has shape \(4,\)"):
-        optim.SGD([{"params": [c]}, {"params": [ag.tensor(np.ones(4), requires_grad=True)]}]).load_state_dict(
-            ag.load(tmp_path / "opt.npz"))
+        optim.SGD([{"params": [c]}, {"params": [longer]}]).load_state_dict(ag.load(tmp_path / "opt.npz"))
 
 
 # -- learning-rate schedulers ---------------------------------------------------------------------
@@ -311,5 +313,6 @@ def test_scheduler_state_dict_is_plain_and_checked():
     state = scheduler.state_dict()
     assert state == {"step_size": 2, "gamma": 0.5, "base_lrs": [0.5], "last_epoch": 3, "_last_lr": [0.25]}
     with pytest.raises(KeyError, match=r"missing keys \['gamma'\]"):
-        lr_scheduler.StepLR(sgd(), step_size=2).load_state_dict({k: v for k, v in state.items() if k != "gamma"})
+        without_gamma = {k: v for k, v in state.items() if k != "gamma"}
+        lr_scheduler.StepLR(sgd(), step_size=2).load_state_dict(without_gamma)
     assert "lr_lambdas" not in lr_scheduler.LambdaLR(sgd(), lambda e: 1.0).state_dict()
