@@ -138,7 +138,7 @@ class Module:
 
     def _checked_parameter(self, name: str, value: Any, parameter: Parameter) -> Array:
         """`value` as an array of the parameter's dtype, shape and device, or an error naming `name`."""
-        source = value if hasattr(value, "dtype") else np.asarray(value)
+        source = _as_loaded_array(value)
         if source.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}.load_state_dict: {name} holds {source.dtype} values; "
                             "a parameter needs floats")
@@ -153,7 +153,7 @@ class Module:
     def _checked_buffer(self, name: str, value: Any, current: Array) -> Array:
         """`value` as an array of the buffer's dtype on its device, or an error naming `name`.  A
         buffer's shape may change (it can depend on the data), and -inf is a fair log-probability."""
-        source = value if hasattr(value, "dtype") else np.asarray(value)
+        source = _as_loaded_array(value)
         kinds = "US" if current.dtype.kind in "US" else "biuf"
         if source.dtype.kind not in kinds:
             raise TypeError(f"{type(self).__name__}.load_state_dict: buffer {name} holds {source.dtype} "
@@ -181,3 +181,10 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+def _as_loaded_array(value: Any) -> Array:
+    """A state-dict entry as an array: a Tensor's array, an array as it is, anything else via numpy."""
+    if isinstance(value, Tensor):
+        return value.data
+    return value if hasattr(value, "dtype") else np.asarray(value)

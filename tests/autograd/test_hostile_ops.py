@@ -174,3 +174,12 @@ def test_a_checkpoint_with_an_integer_parameter_fails_on_load_naming_the_key(tmp
     ag.save(state_with("fc.bias", np.arange(3)), tmp_path / "int.npz")
     with pytest.raises(TypeError, match="fc.bias holds int64 values"):
         Net().load_state_dict(ag.load(tmp_path / "int.npz"))
+
+
+def test_load_state_dict_takes_tensors_and_lists():
+    net = Net()
+    state = {k: ag.tensor(v) for k, v in Net().state_dict().items()}
+    state["fc.bias"] = [1.0, 2.0, 3.0]
+    net.load_state_dict(state)
+    np.testing.assert_array_equal(net.fc.bias.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(net.fc.weight.data, state["fc.weight"].data)
