@@ -93,11 +93,18 @@ def set_backend(name):
         require_numba()
     _state["kernels"] = _load_kernels(name)
     _state["name"] = name
+    _state.pop("environment_error", None)
 
 
 def get_backend():
     """The name of the active backend."""
+    _raise_environment_error()
     return _state["name"]
+
+
+def _raise_environment_error():
+    if "environment_error" in _state:
+        raise BackendError(_state["environment_error"])
 
 
 @contextlib.contextmanager
@@ -115,6 +122,7 @@ def kernel(name):
     """The active backend's implementation of the hot path `name`."""
     table = _state["kernels"]
     if table is None:
+        _raise_environment_error()
         table = _state["kernels"] = _load_kernels(_state["name"])
     return table[name]
 
@@ -158,8 +166,20 @@ def to_numpy(array):
     return array.get() if device_of(array) == "cuda" else np.asarray(array)
 
 
-if os.environ.get("MINIGEN_BACKEND"):
-    set_backend(os.environ["MINIGEN_BACKEND"])
+def _backend_from_environment():
+    """Choose the backend MINIGEN_BACKEND names.  One this machine cannot provide does not break
+    the import: numpy stays active and the error is raised by the first call that needs a backend
+    (get_backend, kernel), until set_backend chooses one explicitly."""
+    requested = os.environ.get("MINIGEN_BACKEND")
+    if not requested:
+        return
+    try:
+        set_backend(requested)
+    except BackendError as exc:
+        _state["environment_error"] = f"MINIGEN_BACKEND={requested}: {exc}"
+
+
+_backend_from_environment()
 
 
 def scatter_add(target, index, values):

@@ -1,21 +1,29 @@
-"""The `minigen` command line: train, sample, eval (and the likelihood table), demo, bench.
+"""The `minigen` command line: list, train, sample, eval (and the likelihood table), demo, bench.
 
+    minigen list                                    the families, their data, defaults and run times
     minigen train MODEL [--data NAME|PATH] [--epochs N] [--steps N] [--backend numpy|numba|cupy]
-                        [--out DIR] [--seed S] [--quick]
-    minigen sample RUN_DIR [--n N] [--out FILE]
+                        [--out DIR] [--seed S] [--quick] [--force] [--quiet]
+    minigen train --resume RUN_DIR                  continue an interrupted run where it stopped
+    minigen sample RUN_DIR [--n N] [--label K] [--guidance W] [--out FILE.png|.npy|.npz|.txt|-]
     minigen eval RUN_DIR [--json]          minigen eval --table [--quick] [--runs DIR]
-    minigen demo [NAME|all] [--quick] [--out DIR]
+    minigen demo [NAME|all] [--quick|--full] [--out DIR]
     minigen bench [--backends numpy,numba,cupy] [--json]
 
 Usage errors (bad arguments, unknown models or data, missing files, corrupt checkpoints, an
-unavailable backend) exit with status 2 and one line on stderr; every file is written atomically.
+unavailable backend) exit with status 2 and one line on stderr, before any training starts when
+they can be known then; every file is written atomically.  `train` checkpoints into its run
+directory while it trains and when it is interrupted (Ctrl-C), saves the model before evaluating
+it, and `train --resume RUN_DIR` ends with the same model, bit for bit on the CPU, as a run that
+was never interrupted.
 """
 import argparse
+import dataclasses
 import importlib.util
 import inspect
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 
@@ -30,9 +38,14 @@ FAILURE = 1
 INTERRUPTED = 130
 BACKENDS = ("numpy", "numba", "cupy")
 TABLE_DATA = "digits-binary"
+MAX_SEED = 2**32 - 1
+MAX_SAMPLES = 100_000                  # images or points per `sample` call
+MAX_CHARACTERS = 1_000_000             # characters per `sample` call of a text model
+CHECKPOINT_EVERY = 25                  # epochs, or steps x 4, between checkpoints while training
+SAMPLE_FORMATS = (".png", ".npy", ".npz", ".txt")
 
-# Reference rows of shared/MODELS.md: test NLL in nats on binarized digits (the API.md split),
-# measured with code outside this project.
+# Reference rows: test NLL in nats on binarized digits (the fixed split), measured with code
+# outside this project.
 REFERENCE_NLL = (
     ("mixture of 50 Bernoullis, EM", "exact", 18.76),
     ("scikit-learn BernoulliRBM, 16 hidden, PCD-1, 200 epochs", "exact", 18.86),
@@ -70,9 +83,12 @@ def _use_backend(name):
 
 def _load_data(name):
     try:
-        return datasets.load_named(name)
-    except (ValueError, OSError) as exc:
+        X_train, X_test = datasets.load_named(name)
+    except (ValueError, OSError, ImportError) as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
+    if len(X_train) == 0:
+        raise UsageError(f"data set {name!r} leaves no training rows")
+    return X_train, X_test
 
 
 def _load_run(run_dir):
@@ -88,74 +104,305 @@ def _finite_numbers(metrics):
                 int(v) if isinstance(v, (int, np.integer)) else str(v)) for k, v in metrics.items()}
 
 
+def _format_number(value):
+    """4 significant digits for floats; integers and strings as they are."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _takes(model, name):
+    """Whether model.fit accepts setting `name`: a field of its Defaults, a named parameter, or, for
+    a family without Defaults, anything its **kwargs take."""
+    defaults = getattr(model, "Defaults", None)
+    fields = {f.name for f in dataclasses.fields(defaults)} if dataclasses.is_dataclass(defaults) else set()
+    return name in fields or name in inspect.signature(model.fit).parameters or \
+        (not fields and _passes_on(model, name))
+
+
+def _passes_on(model, name):
+    """Whether model.fit passes keyword `name` on (as a parameter, or through **kwargs to train)."""
+    parameters = inspect.signature(model.fit).parameters
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
 def _fit_kwargs(entry, model, options):
     """Keyword arguments for model.fit: the entry's own, then seed / epochs / steps from the command line."""
-    accepted = inspect.signature(model.fit).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     kwargs = dict(entry.fit_kwargs(options))
     for name in ("epochs", "steps"):
         if options.get(name) is None:
             continue
-        if name not in accepted and not takes_any:
+        if not _takes(model, name):
             raise UsageError(f"model {entry.name!r} does not take --{name}")
         kwargs[name] = options[name]
-    if "seed" in accepted or takes_any:
+    if _passes_on(model, "seed"):
         kwargs.setdefault("seed", options["seed"])
-    if "progress" in accepted or takes_any:
+    if _passes_on(model, "progress"):
         kwargs.setdefault("progress", options.get("progress", True))
     return kwargs
 
 
-def train_run(entry, data_name, options, run_dir, argv=None):
-    """Build, fit, evaluate and save one run; returns (model, info)."""
-    X_train, X_test = _load_data(data_name)
+def _checkpoint_kwargs(model, run_dir, resume):
+    """checkpoint / resume arguments for fit, when the family trains through minigen.train."""
+    if not all(_passes_on(model, name) for name in ("checkpoint", "checkpoint_every", "resume")):
+        return {}
+    path = os.path.join(run_dir, runs.CHECKPOINT_FILE)
+    steps_based = _takes(model, "steps") and not _takes(model, "epochs")
+    kwargs = {"checkpoint": path, "checkpoint_every": CHECKPOINT_EVERY * (4 if steps_based else 1)}
+    if resume:
+        kwargs["resume"] = path
+    return kwargs
+
+
+def _check_compatible(entry, data_name, X_train):
+    """Text models train on text, the others on arrays: say so before building anything."""
+    wants_text, is_text = entry.data == "text", isinstance(X_train, str)
+    if wants_text != is_text:
+        raise UsageError(f"model {entry.name!r} trains on {'text' if wants_text else 'arrays of numbers'}, "
+                         f"and {data_name!r} is {'text' if is_text else 'not text'}")
+
+
+def _checked_model(entry, X_train, options):
+    """The family's fresh model for this data, with the data checked by the model's own rules."""
     data_shape = (len(X_train),) if isinstance(X_train, str) else tuple(X_train.shape[1:])
     autograd.manual_seed(options["seed"])
-    model = entry.build(data_shape, options)
-    model.fit(X_train, **_fit_kwargs(entry, model, options))
-    metrics = _finite_numbers(entry.evaluate(model, X_test)) if entry.evaluate else {}
+    try:
+        model = entry.build(data_shape, options)
+        if not isinstance(X_train, str) and hasattr(model, "check_data"):
+            model.check_data(X_train, where="fit")
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    return model
+
+
+def _fit(model, X_train, kwargs, run_dir):
+    """model.fit; Ctrl-C leaves the checkpoint (if the family writes one) and says how to resume."""
+    try:
+        model.fit(X_train, **kwargs)
+    except KeyboardInterrupt as exc:
+        checkpointed = os.path.isfile(os.path.join(run_dir, runs.CHECKPOINT_FILE))
+        hint = f"; continue with: minigen train --resume {run_dir}" if checkpointed else ""
+        raise KeyboardInterrupt(f"{str(exc) or 'training stopped'}{hint}") from None
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+
+
+def train_run(entry, data_name, options, run_dir, argv=None, resume=False, data=None, model=None):
+    """Build (unless given), fit, save, then evaluate one run; returns (model, info).
+
+    run.json is written before training (status "training"), so an interrupted run can be resumed;
+    the model is saved as soon as it is trained, and the metrics are added after the evaluation."""
+    X_train, X_test = data or _load_data(data_name)
+    model = model or _checked_model(entry, X_train, options)
     info = runs.provenance(entry.name, dict(model.config), data_name, options["seed"], argv)
-    info.update(options={k: v for k, v in options.items() if k != "progress"}, metrics=metrics)
+    info.update(options={k: v for k, v in options.items() if k != "progress"}, status="training",
+                quick=bool(options.get("quick")))
+    runs.write_info(run_dir, info)
+    _fit(model, X_train, {**_fit_kwargs(entry, model, options), **_checkpoint_kwargs(model, run_dir, resume)},
+         run_dir)
+    info["status"] = "trained"
+    runs.save_run(run_dir, model, info)
+    if entry.evaluate:
+        _say(options, f"evaluating {entry.name} on the {data_name} test split ...")
+        try:
+            info["metrics"] = _finite_numbers(entry.evaluate(model, X_test))
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"during the evaluation; the trained model is saved in {run_dir} "
+                                    f"(`minigen eval {run_dir}` evaluates it)") from None
+    info["status"] = "evaluated"
     runs.save_run(run_dir, model, info)
     return model, info
 
 
+def _say(options, message):
+    if options.get("progress", True):
+        print(message, file=sys.stderr, flush=True)
+
+
 # -- train -------------------------------------------------------------------------------------
-def cmd_train(args, argv):
+def _train_options(args):
     if args.epochs is not None and args.epochs < 1 or args.steps is not None and args.steps < 1:
         raise UsageError("--epochs and --steps must be at least 1")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise UsageError(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}")
+
+
+def cmd_train(args, argv):
+    if args.resume is not None:
+        return cmd_resume(args, argv)
+    if args.model is None:
+        raise UsageError("a MODEL is required (or --resume RUN_DIR); `minigen list` shows the families")
+    _train_options(args)
     _use_backend(args.backend)
     entry = _entry(args.model)
     data_name = args.data or entry.data
-    run_dir = args.out or os.path.join("runs", f"{entry.name}-{os.path.basename(data_name)}-seed{args.seed}")
+    X_train, X_test = _load_data(data_name)
+    _check_compatible(entry, data_name, X_train)
     options = {"seed": args.seed, "epochs": args.epochs, "steps": args.steps, "quick": args.quick,
-               "data": data_name, "progress": True}
-    _, info = train_run(entry, data_name, options, run_dir, argv)
-    for name, value in info["metrics"].items():
-        print(f"{name}: {value}")
-    print(f"run saved in {run_dir}")
+               "data": data_name, "progress": not args.quiet}
+    model = _checked_model(entry, X_train, options)
+    _fit_kwargs(entry, model, options)                                    # --epochs / --steps it takes
+    run_dir = args.out if args.out is not None else \
+        os.path.join("runs", f"{entry.name}-{os.path.basename(data_name)}-seed{args.seed}")
+    created = _prepare(run_dir, force=args.force)
+    if args.force and not created:
+        _clear_run(run_dir)
+    return _report(*_guarded(train_run, created, entry, data_name, options, run_dir, argv,
+                             data=(X_train, X_test), model=model), run_dir)
+
+
+def cmd_resume(args, argv):
+    """Continue the interrupted run in args.resume with the options it was started with."""
+    run_dir = args.resume
+    if args.model is not None or args.out not in (None, run_dir):
+        raise UsageError("--resume RUN_DIR continues that run: give no MODEL and no other --out")
+    try:
+        info = runs.read_info(run_dir)
+    except runs.RunError as exc:
+        raise UsageError(str(exc)) from None
+    if not os.path.isfile(os.path.join(run_dir, runs.CHECKPOINT_FILE)):
+        raise UsageError(f"{run_dir}: has no checkpoint to resume from")
+    if info.get("status") == "evaluated":
+        raise UsageError(f"{run_dir}: the run has finished; nothing to resume")
+    _use_backend(info.get("backend") if args.backend is None else args.backend)
+    entry = _entry(info["family"])
+    options = dict(info.get("options") or {}, progress=not args.quiet)
+    X_train, X_test = _load_data(info["data"])
+    try:
+        model = runs._build(entry, info, run_dir)
+    except runs.RunError as exc:
+        raise UsageError(str(exc)) from None
+    autograd.manual_seed(options.get("seed", 0))
+    return _report(*train_run(entry, info["data"], options, run_dir, argv, resume=True,
+                              data=(X_train, X_test), model=model), run_dir)
+
+
+def _prepare(run_dir, force):
+    try:
+        return runs.prepare_run_dir(run_dir, force=force)
+    except runs.RunError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _clear_run(run_dir):
+    """--force: the previous run's files go, so nothing of it can be mistaken for the new one."""
+    for name in (runs.RUN_FILE, runs.MODEL_FILE, runs.CHECKPOINT_FILE):
+        if os.path.isfile(os.path.join(run_dir, name)):
+            os.remove(os.path.join(run_dir, name))
+
+
+def _guarded(train, created, *args, **kwargs):
+    """Run train(...); a failure before anything worth keeping was written removes the folder made for it."""
+    try:
+        return train(*args, **kwargs)
+    except BaseException:
+        run_dir = args[3]
+        kept = [name for name in (runs.CHECKPOINT_FILE, runs.MODEL_FILE) if os.path.isfile(os.path.join(run_dir, name))]
+        if not kept and created:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        elif not kept and os.path.isfile(os.path.join(run_dir, runs.RUN_FILE)):
+            os.remove(os.path.join(run_dir, runs.RUN_FILE))
+        raise
+
+
+def _report(model, info, run_dir):
+    quick = " (quick mode: a smoke test, not the family's result)" if info.get("quick") else ""
+    for name, value in info.get("metrics", {}).items():
+        print(f"{name}: {_format_number(value)}")
+    print(f"run saved in {run_dir}{quick}")
+    return 0
+
+
+# -- list --------------------------------------------------------------------------------------
+def family_table():
+    """One line per family: name, default data, likelihood kind, default length, what --quick does."""
+    lines = []
+    for name in zoo.names():
+        entry = zoo.REGISTRY[name]
+        cls = entry.model_class
+        defaults = cls.Defaults() if dataclasses.is_dataclass(getattr(cls, "Defaults", None)) else None
+        length = ", ".join(f"{field} {getattr(defaults, field)}" for field in ("epochs", "steps")
+                           if defaults is not None and hasattr(defaults, field)) or "closed form"
+        quick = ", ".join(f"{k} {v}" for k, v in entry.fit_kwargs({"quick": True}).items() if v is not None)
+        lines.append(f"{name:<18} data {entry.data:<14} likelihood {str(getattr(cls, 'likelihood_kind', None)):<6} "
+                     f"default {length}; --quick: {quick or 'same'}; full CPU run {entry.cpu_time or 'not measured'}"
+                     f"  {entry.description}")
+    return "\n".join(lines)
+
+
+def cmd_list(args, argv):
+    print(family_table())
     return 0
 
 
 # -- sample ------------------------------------------------------------------------------------
+def _sample_target(args, run_dir, is_text):
+    """Where the samples go and in which format (by extension); '-' is stdout (text only)."""
+    if args.out is None:
+        return os.path.join(run_dir, "sample.txt" if is_text else "samples.png"), ".txt" if is_text else ".png"
+    if args.out == "-":
+        if not is_text:
+            raise UsageError("--out - (standard output) is for text models; give FILE.npy or FILE.png")
+        return "-", "-"
+    extension = os.path.splitext(args.out)[1].lower()
+    if extension not in SAMPLE_FORMATS:
+        raise UsageError(f"--out {args.out!r}: unknown format; use one of {', '.join(SAMPLE_FORMATS)} or -")
+    if extension == ".txt" and not is_text or is_text and extension != ".txt":
+        raise UsageError(f"--out {args.out!r}: {'text' if is_text else 'this model'} samples go to "
+                         f"{'.txt or -' if is_text else '.png, .npy or .npz'}")
+    return args.out, extension
+
+
+def _sample_kwargs(model, args):
+    kwargs = {}
+    for name, value in (("y", args.label), ("guidance", args.guidance)):
+        if value is None:
+            continue
+        if name not in inspect.signature(model.sample).parameters:
+            raise UsageError(f"this model is not conditional: it takes no --{'label' if name == 'y' else name}")
+        kwargs[name] = value
+    return kwargs
+
+
 def cmd_sample(args, argv):
-    if args.n < 1:
-        raise UsageError("--n must be at least 1")
     entry, model, info = _load_run(args.run_dir)
+    is_text = info["data"] == "text"
+    limit = MAX_CHARACTERS if is_text else MAX_SAMPLES
+    if not 1 <= args.n <= limit:
+        raise UsageError(f"--n must be from 1 to {limit}, got {args.n}")
     if getattr(model, "sample", None) is None:
         raise UsageError(f"model {entry.name!r} is not generative: it has no sample()")
-    data_name = info["data"]
-    if data_name == "text":
-        text = model.generate("\n", max_new_tokens=args.n)
-        out = args.out or os.path.join(args.run_dir, "sample.txt")
-        runs.write_text_atomic(out, text)
-        print(text)
+    out, kind = _sample_target(args, args.run_dir, is_text)
+    if is_text:
+        return _write_text_sample(model.generate("\n", max_new_tokens=args.n, seed=args.seed), out)
+    try:
+        samples = model.sample(args.n, seed=args.seed, **_sample_kwargs(model, args))
+    except (ValueError, TypeError) as exc:
+        raise UsageError(str(exc).splitlines()[0]) from None
+    samples = np.asarray(autograd.backend.to_numpy(samples))
+    if kind == ".png":
+        _draw_samples(samples, info["data"], out)
     else:
-        out = args.out or os.path.join(args.run_dir, "samples.png")
-        _draw_samples(np.asarray(autograd.backend.to_numpy(model.sample(args.n, seed=args.seed))),
-                      data_name, out)
+        _write_array(out, samples, kind)
     print(f"wrote {out}")
     return 0
+
+
+def _write_text_sample(text, out):
+    if out == "-":
+        sys.stdout.write(text + "\n")
+        return 0
+    runs.write_text_atomic(out, text)
+    print(text)
+    print(f"wrote {out}")
+    return 0
+
+
+def _write_array(out, samples, kind):
+    from autograd.serialize import atomic_file
+    with atomic_file(out, "wb") as file:
+        if kind == ".npy":
+            np.save(file, samples, allow_pickle=False)
+        else:
+            np.savez(file, samples=samples)
 
 
 def _draw_samples(samples, data_name, out):
@@ -167,7 +414,8 @@ def _draw_samples(samples, data_name, out):
         return plots.scatter_2d(samples, out, data=train[:2000], centers=centers, title=title)
     flat = samples.reshape(len(samples), -1)
     if math.isqrt(flat.shape[1]) ** 2 != flat.shape[1]:
-        raise UsageError(f"cannot draw samples of shape {samples.shape[1:]} as images or points")
+        raise UsageError(f"cannot draw samples of shape {samples.shape[1:]} as images or points; "
+                         "write them with --out FILE.npy")
     return plots.image_grid(np.clip(flat, 0, 1), out, title=title)
 
 
@@ -182,8 +430,10 @@ def cmd_eval(args, argv):
         raise UsageError(f"model {entry.name!r} has no evaluation metrics")
     _, X_test = _load_data(info["data"])
     metrics = _finite_numbers(entry.evaluate(model, X_test))
+    if info.get("quick"):
+        metrics["quick_mode"] = "yes: a smoke test, not the family's result"
     print(json.dumps(metrics, indent=2) if args.json else
-          "\n".join(f"{name}: {value}" for name, value in metrics.items()))
+          "\n".join(f"{name}: {_format_number(value)}" for name, value in metrics.items()))
     return 0
 
 
@@ -201,28 +451,38 @@ def likelihood_rows(runs_dir, quick, echo=print):
 
 
 def _cached_table_model(entry, runs_dir, quick, echo):
+    """The family's table run from the cache when it is one (right family, data, mode, finished);
+    otherwise it is trained again and the cache replaced."""
     run_dir = os.path.join(runs_dir, f"table-{entry.name}{'-quick' if quick else ''}")
     try:
-        return runs.load_run(run_dir)[1]
+        cached_entry, model, info = runs.load_run(run_dir)
+        if cached_entry is entry and info.get("data") == TABLE_DATA and bool(info.get("quick")) == quick \
+                and info.get("status", "evaluated") == "evaluated":
+            return model
     except (runs.RunError, autograd.CheckpointError):
-        echo(f"training {entry.name} on {TABLE_DATA} ({'quick' if quick else 'default settings'}) ...")
+        pass
+    echo(f"training {entry.name} on {TABLE_DATA} ({'quick' if quick else 'default settings'}) ...")
     options = {"seed": 0, "epochs": None, "steps": None, "quick": quick, "data": TABLE_DATA,
                "progress": False}
+    runs.prepare_run_dir(run_dir, force=True)
+    _clear_run(run_dir)
     return train_run(entry, TABLE_DATA, options, run_dir, argv=["eval", "--table"])[0]
 
 
-def format_table(rows):
-    """One Markdown table: this project's rows, then the references of shared/MODELS.md."""
+def format_table(rows, quick=False):
+    """One Markdown table: this project's rows, then the reference rows."""
+    source = "minigen (quick: smoke test)" if quick else "minigen"
     lines = ["| model | kind | test NLL (nats) | source |", "|---|---|---|---|"]
-    lines += [f"| {label} | {kind} | {nll:.2f} | minigen |" for label, kind, nll in rows]
+    lines += [f"| {label} | {kind} | {nll:.2f} | {source} |" for label, kind, nll in rows]
     lines += [f"| {label} | {kind} | {nll:.2f} | reference |" for label, kind, nll in REFERENCE_NLL]
     return "\n".join(lines)
 
 
 def cmd_table(args):
     rows = likelihood_rows(args.runs, args.quick, echo=lambda line: print(line, file=sys.stderr))
-    print(f"Test NLL on binarized digits ({TABLE_DATA}, test split, nats per image, lower is better)")
-    print(format_table(rows))
+    caveat = " QUICK MODE: short training, a smoke test; the references are full runs." if args.quick else ""
+    print(f"Test NLL on binarized digits ({TABLE_DATA}, test split, nats per image, lower is better).{caveat}")
+    print(format_table(rows, args.quick))
     return 0
 
 
@@ -233,9 +493,14 @@ def cmd_demo(args, argv):
         found = demo.discover()
         if not found:
             raise demo.DemoError(f"no demos found in {demo.demos_folder()} (expected NN_name.py)")
+        if args.name is None:
+            print(demo.listing(found))
+            return 0
         demo.select(args.name, found)
     except demo.DemoError as exc:
         raise UsageError(str(exc)) from None
+    if args.name == "all" and not (args.quick or args.full):
+        raise UsageError("`demo all` needs --quick (a few minutes) or --full (about an hour)")
     try:
         demo.run_all(args.name, quick=args.quick, out_dir=args.out, timeout=args.timeout)
     except demo.DemoError as exc:
@@ -248,8 +513,19 @@ def cmd_bench(args, argv):
     """Run `python -m benchmarks` in a child process: minigen itself never imports the benchmarks."""
     if importlib.util.find_spec("benchmarks") is None:
         raise UsageError("the benchmarks are not available (run from a source checkout of minigen)")
+    for name in (args.backends.split(",") if args.backends else []):
+        _check_backend_available(name.strip())
     forwarded = (["--backends", args.backends] if args.backends else []) + (["--json"] if args.json else [])
     return subprocess.run([sys.executable, "-m", "benchmarks", *forwarded]).returncode
+
+
+def _check_backend_available(name):
+    if name not in BACKENDS:
+        raise UsageError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
+    try:
+        {"cupy": autograd.backend.require_cupy, "numba": autograd.backend.require_numba}.get(name, lambda: None)()
+    except autograd.backend.BackendError as exc:
+        raise UsageError(f"backend {name!r} is unavailable: {str(exc).splitlines()[0]}") from None
 
 
 # -- the parser ------------------------------------------------------------------------------
@@ -258,22 +534,34 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
 
-    train = commands.add_parser("train", help="train a model family and save a run directory")
-    train.add_argument("model", help="a model family (see minigen.zoo.REGISTRY)")
+    listing = commands.add_parser("list", help="the model families: data, defaults, likelihood, run time")
+    listing.set_defaults(handler=cmd_list)
+
+    train = commands.add_parser("train", help="train a model family and save a run directory",
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="families (minigen list):\n" + family_table())
+    train.add_argument("model", nargs="?", help="a model family (see below, or `minigen list`)")
     train.add_argument("--data", help="data set name or IDX file path (default: the family's)")
     train.add_argument("--epochs", type=int, help="epochs (default: the model's own)")
     train.add_argument("--steps", type=int, help="updates, for models trained by iterations")
-    train.add_argument("--backend", choices=BACKENDS, default=autograd.get_backend())
+    train.add_argument("--backend", choices=BACKENDS, default=None,
+                       help="numpy, numba or cupy (default: $MINIGEN_BACKEND, else numpy)")
     train.add_argument("--out", help="run directory (default: runs/MODEL-DATA-seedS)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--quick", action="store_true", help="the family's small, fast settings")
+    train.add_argument("--quick", action="store_true", help="the family's small, fast settings (a smoke test)")
+    train.add_argument("--force", action="store_true", help="replace the run (or other files) in --out")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue an interrupted run")
+    train.add_argument("--quiet", action="store_true", help="no progress bar or messages")
     train.set_defaults(handler=cmd_train)
 
     sample = commands.add_parser("sample", help="draw samples from a trained run")
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--n", type=int, default=64, help="how many samples (characters for text)")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--out", help="output file (default: RUN_DIR/samples.png or sample.txt)")
+    sample.add_argument("--label", type=int, help="the class to draw, for conditional models")
+    sample.add_argument("--guidance", type=float, help="classifier-free guidance weight w")
+    sample.add_argument("--out", help="FILE.png (a grid), FILE.npy / FILE.npz (the arrays), FILE.txt or - "
+                                      "(text models); default RUN_DIR/samples.png or RUN_DIR/sample.txt")
     sample.set_defaults(handler=cmd_sample)
 
     evaluate = commands.add_parser("eval", help="a run's metrics, or the likelihood table")
@@ -284,10 +572,12 @@ def build_parser():
     evaluate.add_argument("--runs", default="runs", help="with --table: where cached runs live")
     evaluate.set_defaults(handler=cmd_eval)
 
-    demo = commands.add_parser("demo", help="run the demo scripts; writes out/*.png and out/summary.md")
-    demo.add_argument("name", nargs="?", default="all", help="a demo (number or name), or all")
-    demo.add_argument("--quick", action="store_true")
-    demo.add_argument("--out", default="out")
+    demo = commands.add_parser("demo", help="list the demos, or run them (figures and out/summary.md)")
+    demo.add_argument("name", nargs="?", default=None, help="a demo (number or name), or all; none lists them")
+    mode = demo.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small, fast versions (seconds each)")
+    mode.add_argument("--full", action="store_true", help="the full versions (minutes each)")
+    demo.add_argument("--out", default=None, help="output folder (default: out/quick or out/full)")
     demo.add_argument("--timeout", type=float, default=None, help="seconds per demo")
     demo.set_defaults(handler=cmd_demo)
 
@@ -301,15 +591,36 @@ def build_parser():
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "train" and args.backend is None and args.resume is None:
+        args.backend = _default_backend_or_error()
+    if getattr(args, "command", None) == "demo" and args.out is None:
+        args.out = os.path.join("out", "quick" if args.quick else "full")
     try:
         status = args.handler(args, argv)
     except UsageError as exc:
-        print(f"minigen {args.command}: error: {exc}", file=sys.stderr)
-        raise SystemExit(USAGE_ERROR) from None
+        _fail(args, f"error: {exc}", USAGE_ERROR)
     except KeyboardInterrupt as exc:
-        print(f"minigen {args.command}: interrupted{': ' + str(exc) if str(exc) else ''}", file=sys.stderr)
-        raise SystemExit(INTERRUPTED) from None
+        _fail(args, f"interrupted{': ' + str(exc) if str(exc) else ''}", INTERRUPTED)
     except FloatingPointError as exc:
-        print(f"minigen {args.command}: error: {exc}", file=sys.stderr)
-        raise SystemExit(FAILURE) from None
+        _fail(args, f"error: {exc}", FAILURE)
+    except MemoryError:
+        _fail(args, "error: out of memory; ask for fewer samples, a smaller model or less data", USAGE_ERROR)
+    except OSError as exc:
+        _fail(args, f"error: {exc.filename or ''}: {exc.strerror or exc}", USAGE_ERROR)
+    except (runs.RunError, autograd.CheckpointError, autograd.backend.BackendError) as exc:
+        _fail(args, f"error: {str(exc).splitlines()[0]}", USAGE_ERROR)
     raise SystemExit(status)
+
+
+def _default_backend_or_error():
+    requested = os.environ.get("MINIGEN_BACKEND") or "numpy"
+    if requested not in BACKENDS:
+        print(f"minigen train: error: MINIGEN_BACKEND={requested!r} is not one of {', '.join(BACKENDS)}; "
+              "unset it or pass --backend", file=sys.stderr)
+        raise SystemExit(USAGE_ERROR)
+    return requested
+
+
+def _fail(args, message, status):
+    print(f"minigen {args.command}: {message}", file=sys.stderr)
+    raise SystemExit(status) from None

@@ -4,7 +4,8 @@ A demo is `demos/NN_name.py` defining `main(quick=False, out_dir="out") -> dict`
 it ends with `run_demo(main)`, which parses --quick and --out, runs main and prints the numbers.
 
 `run_all(names, quick)` runs each demo in a fresh process (MPLBACKEND=Agg), times it, collects its
-numbers, and writes out_dir/summary.md. A demo fails when it exits non-zero, returns a non-finite
+numbers, and merges them into out_dir/summary.md (the rows of demos run earlier into the same folder
+stay; out_dir/summary.json keeps them). A demo fails when it exits non-zero, returns a non-finite
 number, or prints a warning; the runner then names it and the command exits non-zero.
 """
 import argparse
@@ -91,6 +92,25 @@ def select(names, demos):
     return chosen
 
 
+def listing(demos):
+    """The demos, one line each: name and the first line of its docstring."""
+    lines = []
+    for stem, path in demos.items():
+        first = _docstring_first_line(path)
+        lines.append(f"{stem:<36} {first}")
+    lines.append("run one with `minigen demo NAME --quick` (or --full); all of them: `minigen demo all --quick`")
+    return "\n".join(lines)
+
+
+def _docstring_first_line(path):
+    import ast
+    try:
+        docstring = ast.get_docstring(ast.parse(Path(path).read_text())) or ""
+    except SyntaxError:
+        return ""
+    return docstring.strip().splitlines()[0] if docstring.strip() else ""
+
+
 def _matches(name, stem):
     number, rest = DEMO_PATTERN.match(stem + ".py").groups()
     return name in (stem, rest) or (name.isdigit() and int(name) == int(number))
@@ -128,19 +148,35 @@ def _failure(done, numbers):
 
 
 def write_summary(rows, path, quick):
-    """out/summary.md: one row per demo with its key numbers and wall time."""
+    """out/summary.md: one row per demo with its key numbers and wall time, merged with the rows of
+    demos run earlier into the same folder (kept in summary.json beside it)."""
+    merged = _earlier_rows(path)
+    merged.update({name: [numbers, elapsed, failure] for name, numbers, elapsed, failure in rows})
+    _write_text(os.path.splitext(path)[0] + ".json", json.dumps(merged, default=str))
     lines = [f"# minigen demos ({'quick' if quick else 'full'} mode)", "",
              "| demo | key numbers | wall time (s) | status |", "|---|---|---|---|"]
-    for name, numbers, elapsed, failure in rows:
+    for name in sorted(merged):
+        numbers, elapsed, failure = merged[name]
         shown = "; ".join(f"{k} = {_format(v)}" for k, v in numbers.items())
         status = "ok" if failure is None else f"FAILED: {failure}"
         if failure is None and quick and elapsed > QUICK_BUDGET_S:
             status = f"ok, over the {QUICK_BUDGET_S} s quick budget"
         lines.append(f"| {name} | {shown} | {elapsed:.1f} | {status} |")
-    total = sum(row[2] for row in rows)
+    total = sum(elapsed for _, elapsed, _ in merged.values())
     lines += ["", f"Total wall time: {total:.1f} s."]
     _write_text(path, "\n".join(lines) + "\n")
     return path
+
+
+def _earlier_rows(path):
+    """name -> [numbers, seconds, failure] from an earlier summary.json beside `path` (else empty)."""
+    try:
+        with open(os.path.splitext(path)[0] + ".json") as file:
+            rows = json.load(file)
+    except (OSError, ValueError):
+        return {}
+    return {name: row for name, row in rows.items() if isinstance(row, list) and len(row) == 3} \
+        if isinstance(rows, dict) else {}
 
 
 def _write_text(path, text):

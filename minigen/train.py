@@ -10,12 +10,14 @@ backend, a run interrupted and resumed ends with the same parameters, bit for bi
 Checkpoints are written every `checkpoint_every` epochs (or steps, for step-based runs) and when
 the run is interrupted with Ctrl-C; they are .npz files written to a temporary name and renamed.
 """
+import contextlib
 import json
 import math
 import os
 import signal
 import sys
 import threading
+import time
 
 import numpy as np
 
@@ -27,6 +29,19 @@ CHECKPOINT_FORMAT = "minigen-checkpoint-1"
 
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C during training, after the checkpoint was written."""
+
+
+THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_threads(limit=1):
+    """Training multiplies small matrices, where one BLAS thread beats several fighting over the
+    cores (and over the cores of any other process): training runs with `limit` BLAS threads unless
+    the user chose a number through the usual environment variables."""
+    if any(os.environ.get(name) for name in THREAD_VARIABLES):
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+    return threadpool_limits(limits=limit, user_api="blas")
 
 
 def objective_step(loss_fn, optimizer, clip_grad_norm=None):
@@ -197,10 +212,56 @@ class _FiniteGuard:
                                      f"autograd.detect_anomaly() to name the op that made it)")
 
 
+class _LogLines:
+    """Progress where stderr is not a terminal (logs, nohup, CI): one plain line every `every` seconds,
+    and a last line at the end, in the same words as the bar."""
+
+    def __init__(self, total, description, every=5.0):
+        self.total, self.description, self.every = total, description, every
+        self.n, self.postfix = 0, {}
+        self.started = self.last = time.monotonic()
+
+    def update(self, count=1):
+        self.n += count
+        if time.monotonic() - self.last >= self.every:
+            self._line()
+
+    def set_postfix(self, values):
+        self.postfix = dict(values)
+
+    def close(self):
+        if self.n:
+            self._line()
+
+    def _line(self):
+        self.last = time.monotonic()
+        losses = " ".join(f"{k}={v}" for k, v in self.postfix.items())
+        print(f"{self.description}: step {self.n}/{self.total} ({100 * self.n / max(self.total, 1):.0f}%), "
+              f"{self.last - self.started:.0f} s {losses}".rstrip(), file=sys.stderr, flush=True)
+
+
+class _Silent:
+    n = 0
+
+    def update(self, count=1):
+        pass
+
+    def set_postfix(self, values):
+        pass
+
+    def close(self):
+        pass
+
+
 def _progress(total, enabled, description):
+    """A tqdm bar on a terminal (it stays, as the run's summary line), plain log lines elsewhere,
+    nothing when progress is off."""
+    if not enabled:
+        return _Silent()
+    if not sys.stderr.isatty():
+        return _LogLines(total, description)
     from tqdm.auto import tqdm
-    disable = not enabled or not sys.stderr.isatty()
-    return tqdm(total=total, disable=disable, desc=description, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, desc=description, leave=True, dynamic_ncols=True)
 
 
 def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=128, seed=0,
@@ -213,23 +274,31 @@ def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=
     optimizers  the optimizers the step uses (their state is checkpointed)
     validate    validate() -> dict of numbers, called every `validate_every` epochs
     checkpoint  a path: written every `checkpoint_every` epochs (or steps), at the end, and on Ctrl-C
-    resume      a checkpoint path to continue from (the run then ends where an uninterrupted one would)
+    resume      a checkpoint path to continue from (the run then ends where an uninterrupted one would);
+                a path that does not exist is an error, unless it is also `checkpoint` (resume if there)
     Returns the history: name -> list of values (losses per step, validation per call).
     """
     if (epochs is None) == (steps is None):
         raise ValueError("train: give exactly one of epochs= or steps=")
     optimizers = optimizers if isinstance(optimizers, (list, tuple)) else [optimizers]
-    loop = Loop(model, optimizers, seed)
-    if resume is not None and os.path.exists(resume):
-        loop.load_state_dict(load_checkpoint(resume), resume)
     arrays = _as_device_arrays(data)
+    if len(arrays[0]) == 0:
+        raise ValueError(f"{type(model).__name__}.fit: the training data has no rows")
+    if int(batch_size) < 1:
+        raise ValueError(f"{type(model).__name__}.fit: batch_size must be at least 1, got {batch_size}")
+    loop = Loop(model, optimizers, seed)
+    if resume is not None:
+        if not os.path.exists(resume) and resume != checkpoint:
+            raise FileNotFoundError(f"resume: no checkpoint at {resume}")
+        if os.path.exists(resume):
+            loop.load_state_dict(load_checkpoint(resume), resume)
     batches_per_epoch = math.ceil(len(arrays[0]) / batch_size)
     total_steps = steps if steps is not None else epochs * batches_per_epoch
     bar = _progress(total_steps, progress, description or type(model).__name__)
     bar.update(loop.step)
     guard = _FiniteGuard(every_step=autograd.backend.default_device() == "cpu")
     model.train()
-    with _DeferredInterrupt() as interrupt:
+    with _DeferredInterrupt() as interrupt, blas_threads():
         while loop.step < total_steps:
             done_this_epoch = loop.step - loop.epoch * batches_per_epoch
             for batch in _batches(arrays, batch_size, loop.batch_rng, skip=done_this_epoch):

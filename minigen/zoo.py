@@ -38,6 +38,7 @@ class Entry:
     evaluate: Optional[Callable] = None
     likelihood: Optional[Callable] = None
     description: str = ""
+    cpu_time: str = ""                       # measured wall time of a full default run on 2 cores
 
 
 def register(entry: Entry) -> Entry:

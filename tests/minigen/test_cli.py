@@ -106,9 +106,9 @@ def test_train_passes_epochs_and_seed_to_fit(tmp_path, monkeypatch):
     seen = {}
     original_fit = TinyIndependent.fit
 
-    def spy(self, X, **kwargs):
-        seen.update(kwargs)
-        return original_fit(self, X, **kwargs)
+    def spy(self, X, *, epochs=None, seed=None, progress=True):
+        seen.update(epochs=epochs, seed=seed, progress=progress)
+        return original_fit(self, X, epochs=epochs, seed=seed, progress=progress)
 
     monkeypatch.setattr(TinyIndependent, "fit", spy)
     assert run_cli(["train", "tiny", "--out", str(tmp_path / "r"), "--epochs", "4", "--seed", "7"]) == 0
