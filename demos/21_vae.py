@@ -19,12 +19,14 @@ import numpy as np
 
 from minigen import metrics, plots
 from minigen.data import load_digits
-from minigen.models.vae import DEFAULT_LATENT, VAE
+from minigen.models.vae import VAE
+
+N_LATENT = 8
 
 
 def binary_vae(quick, out_dir):
     X, X_test = load_digits("train", binarize=True), load_digits("test", binarize=True)
-    model = VAE(64, DEFAULT_LATENT).fit(X, epochs=15 if quick else None, progress=False)
+    model = VAE(64, N_LATENT).fit(X, epochs=15 if quick else None, progress=False)
     k = 100 if quick else 5000
     numbers = {"bernoulli_test_nll_iwae": float(-model.log_prob(X_test, k=k).mean()), "iwae_k": k,
                "bernoulli_test_negative_elbo": float(-model.elbo(X_test).mean()),

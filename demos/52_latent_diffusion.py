@@ -1,5 +1,5 @@
-"""Latent diffusion at toy scale (Rombach et al. 2022): a VAE compresses 8x8 digits to 8 numbers,
-a DDPM learns the standardized posterior means, and its samples are decoded.
+"""Latent diffusion at toy scale (Rombach et al. 2022): a Bernoulli VAE compresses the binarized 8x8
+digits to 8 numbers, a DDPM learns the standardized posterior means, and its samples are decoded.
 
 Compared with sampling the same VAE from its prior N(0, I): the diffusion prior follows the
 aggregate posterior, which the VAE's N(0, I) only approximates.  Numbers: digits_fd of both against
@@ -8,7 +8,6 @@ the real-vs-real floor.  Figures: decoded latent-diffusion samples, VAE prior sa
 Expected wall time on a 2-core CPU: quick about 20 s; full about 4 minutes.
 """
 import os
-
 
 from minigen import metrics, plots
 from minigen.data import load_digits
@@ -19,7 +18,7 @@ N_LATENT = 8
 
 
 def main(quick=False, out_dir="out"):
-    X = load_digits("train")
+    X = load_digits("train", binarize=True)
     vae = VAE(64, N_LATENT, hidden=(128, 128), seed=0)
     model = LatentDiffusion(vae, DDPM((N_LATENT,), seed=0))
     model.fit(X, steps=100 if quick else 4000, progress=False,

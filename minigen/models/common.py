@@ -70,6 +70,24 @@ def seeded_generator(seed: Optional[int], device: str = "cpu"):
     return module_for_device(device).random.default_rng(seed)
 
 
+def check_labels(y, n: int, n_classes: Optional[int], who: str) -> np.ndarray:
+    """Class labels y as int64 (n,) on the host (an int stands for n equal labels), or a ValueError
+    naming `who` for labels given to a model without classes, of the wrong length, not integers or
+    outside [0, n_classes)."""
+    if n_classes is None:
+        raise ValueError(f"{who}: the model has no classes (n_classes=None), so it takes no labels y")
+    labels = np.asarray(autograd.backend.to_numpy(y))
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{who}: labels y must be integers, got dtype {labels.dtype}")
+    labels = np.broadcast_to(labels, (n,)) if labels.ndim == 0 else labels
+    if labels.shape != (n,):
+        raise ValueError(f"{who}: expected {n} labels y (one per example), got shape {labels.shape}")
+    if labels.min() < 0 or labels.max() >= n_classes:
+        raise ValueError(f"{who}: labels y must lie in [0, {n_classes}), "
+                         f"got values from {labels.min()} to {labels.max()}")
+    return labels.astype(np.int64)
+
+
 def standardization(X) -> Tuple[np.ndarray, float]:
     """The per-dimension mean (float32) and the overall standard deviation about it (1 if zero)."""
     X = np.asarray(X, dtype=np.float64)

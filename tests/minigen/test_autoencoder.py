@@ -79,15 +79,68 @@ def test_chain_recorrupts_at_every_step(rng):
     dae = DenoisingAutoencoder(8, hidden=(16,), n_latent=4, corruption="gaussian", noise=0.0)
     dae.fit(X, epochs=2, progress=False)
     x0 = X[:5]
-    chain = dae.sample_chain(x0, steps=3)
+    chain = dae.sample_chain(x0, steps=3, mean_field=True)
     assert chain.shape == (4, 5, 8)
     np.testing.assert_array_equal(chain[0], x0)
-    # with zero noise the chain is iterated reconstruction, step by step
+    # with zero noise the mean-field chain (9) is iterated reconstruction, step by step
     np.testing.assert_allclose(chain[2], dae.reconstruct(dae.reconstruct(x0)), atol=1e-6)
 
     noisy = DenoisingAutoencoder(8, hidden=(16,), n_latent=4, corruption="masking", noise=0.5)
     first, second = noisy.sample_chain(x0, steps=3), noisy.sample_chain(x0, steps=3)
     assert not np.allclose(first[1:], second[1:])           # fresh corruption each call and step
+
+
+def test_bce_chain_draws_binary_states_whose_long_run_means_are_the_data_marginals(rng):
+    """(7) with P(x | x~) = Bernoulli(r(x~)): binary states, stationary at the data's marginals when the
+    DAE has learned the posterior (independent bits: a linear DAE represents it exactly).  The
+    mean-field chain (9) feeds back probabilities instead."""
+    marginals = np.array([0.1, 0.3, 0.5, 0.7, 0.9, 0.2])
+    X = (rng.random((4000, 6)) < marginals).astype(np.float32)
+    dae = DenoisingAutoencoder(6, hidden=(), n_latent=6, corruption="flip", noise=0.2, loss="bce")
+    dae.fit(X, epochs=100, batch_size=500, lr=1e-2, progress=False)
+    x0 = rng.random((200, 6), dtype=np.float32)
+    chain = dae.sample_chain(x0, steps=300, seed=1)                  # (301, 200, 6)
+    np.testing.assert_array_equal(chain, dae.sample_chain(x0, steps=300, seed=1))   # seeded
+    assert set(np.unique(chain[1:])) == {0.0, 1.0}
+    np.testing.assert_allclose(chain[50:].mean(axis=(0, 1)), X.mean(axis=0), atol=0.04)
+    mean_field = dae.sample_chain(x0, steps=300, mean_field=True, seed=1)
+    assert np.mean((mean_field[1:] > 0) & (mean_field[1:] < 1)) > 0.9
+    assert set(np.unique(dae.sample(50, seed=2))) == {0.0, 1.0}
+
+
+def test_mse_chain_keeps_the_data_variance_and_the_mean_field_chain_shrinks_it(rng):
+    """Isotropic Gaussian data (variance 1), Gaussian corruption sigma: the posterior p(x | x~) has
+    variance v = sigma^2 / (1 + sigma^2) per dimension, which is what (8) estimates; with it the chain
+    (7) is stationary at the data's variance, while the mean-field chain (9) settles at
+    a / (1 + a), a = 1 / (1 + sigma^2) (0.42 here), as x' = a x + noise then gives."""
+    sigma, mean = 0.6, np.array([1.0, -1.0])
+    X = (mean + rng.standard_normal((4000, 2))).astype(np.float32)
+    dae = DenoisingAutoencoder(2, hidden=(), n_latent=2, corruption="gaussian", noise=sigma, loss="mse")
+    dae.fit(X, epochs=100, batch_size=500, lr=1e-2, progress=False)
+    assert float(dae.reconstruction_std) == pytest.approx(np.sqrt(sigma**2 / (1 + sigma**2)), abs=0.03)
+    states = dae.sample_chain(X[:200], steps=300, seed=1)[50:].reshape(-1, 2)
+    np.testing.assert_allclose(states.mean(axis=0), mean, atol=0.15)
+    np.testing.assert_allclose(states.var(axis=0), 1.0, atol=0.15)
+    a = 1 / (1 + sigma**2)
+    mean_field = dae.sample_chain(X[:200], steps=300, mean_field=True, seed=1)[50:].reshape(-1, 2)
+    np.testing.assert_allclose(mean_field.var(axis=0), a / (1 + a), atol=0.07)
+
+
+def test_autoencoder_samples_decode_the_gaussian_fitted_to_its_codes(rng):
+    """(6) for a linear autoencoder: z ~ N(m, L L^T) decoded linearly, so the samples' covariance is
+    that of the reconstructions of the training data."""
+    X = gaussian_data(rng, 3000, np.array([2.0, 0.0, -1.0, 0.5]), np.diag([3.0, 1.5, 0.2, 0.1]))
+    model = Autoencoder(4, hidden=(), n_latent=2, loss="mse").fit(X, epochs=40, batch_size=200, lr=2e-2,
+                                                                   progress=False)
+    codes = model.encode(X)
+    np.testing.assert_allclose(model.code_mean, codes.mean(axis=0), atol=1e-4)
+    np.testing.assert_allclose(model.code_scale_tril @ model.code_scale_tril.T, np.cov(codes, rowvar=False),
+                               rtol=1e-4, atol=1e-4)
+    samples = model.sample(20_000, seed=0)
+    np.testing.assert_array_equal(samples[:5], model.sample(5, seed=0))
+    reconstructions = model.reconstruct(X)
+    np.testing.assert_allclose(samples.mean(axis=0), reconstructions.mean(axis=0), atol=0.05)
+    np.testing.assert_allclose(np.cov(samples, rowvar=False), np.cov(reconstructions, rowvar=False), atol=0.08)
 
 
 def test_dae_trained_on_digits_denoises_better_than_the_noise():
@@ -107,8 +160,10 @@ def test_config_rebuilds_the_model_and_bad_input_is_named():
     twin = DenoisingAutoencoder(**dae.config)
     for (name, a), (_, b) in zip(dae.state_dict().items(), twin.state_dict().items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
-    with pytest.raises(ValueError, match=r"\(n, 6\).*\(4, 5\)"):
+    with pytest.raises(ValueError, match=r"DenoisingAutoencoder.reconstruct.*\(6,\).*\(5,\)"):
         dae.reconstruct(np.zeros((4, 5)))
+    with pytest.raises(ValueError, match=r"DenoisingAutoencoder.decode.*\(n, 3\)"):
+        dae.decode(np.zeros((4, 2)))
     with pytest.raises(ValueError, match="corruption"):
         DenoisingAutoencoder(6, corruption="salt")
     with pytest.raises(ValueError, match="loss"):
