@@ -98,12 +98,28 @@ def atomic_file(path: str | os.PathLike[str], mode: str = "wb") -> Iterator[IO[A
         raise
 
 
+def _check_sizes(raw: bytes, path: str) -> None:
+    """Refuse an archive whose members would decompress to much more than the file holds, before
+    anything is decompressed: `save` stores arrays uncompressed, so a larger total is not ours."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+            expanded = sum(member.file_size for member in archive.infolist())
+    except zipfile.BadZipFile:
+        return                                          # not a zip: np.load says what it is
+    if expanded > 2 * len(raw) + (1 << 20):
+        raise CheckpointError(f"{path}: its arrays would expand to {expanded} bytes from a {len(raw)}-byte "
+                              "file; not a minigen checkpoint")
+
+
 def load(path: str | os.PathLike[str]) -> Any:
     """Read a state dict written by `save`.  Never unpickles; a foreign or broken file is refused."""
     path = os.fspath(path)
     try:
+        if os.path.exists(path) and not os.path.isfile(path):
+            raise CheckpointError(f"{path}: not a regular file")
         with open(path, "rb") as file:
             raw = file.read()
+        _check_sizes(raw, path)
         archive = np.load(io.BytesIO(raw), allow_pickle=False)
         if not isinstance(archive, np.lib.npyio.NpzFile):
             raise CheckpointError(f"{path}: not a minigen checkpoint (a bare array, not an .npz)")

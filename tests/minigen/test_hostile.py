@@ -227,3 +227,21 @@ def test_a_finished_run_is_never_half_updated_while_it_is_read(vae_run, tmp_path
     assert runs._read_state(str(run_dir), info)[1] is False     # model.npz is not the one run.json names
     runs.save_run(str(run_dir), other, info)
     assert runs._read_state(str(run_dir), runs.read_info(str(run_dir)))[1] is True
+
+
+def test_a_small_file_that_would_expand_hugely_is_refused_before_decompressing(tmp_path):
+    import io
+    import zipfile
+    bomb = tmp_path / "model.npz"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        payload = io.BytesIO()
+        np.save(payload, np.zeros(20_000_000, np.uint8))
+        archive.writestr("a0.npy", payload.getvalue())
+    with pytest.raises(autograd.CheckpointError, match="expand"):
+        autograd.load(bomb)
+
+
+def test_a_model_file_that_is_a_link_to_a_device_is_refused(tmp_path):
+    os.symlink("/dev/zero", tmp_path / "model.npz")
+    with pytest.raises(autograd.CheckpointError, match="not a regular file"):
+        autograd.load(tmp_path / "model.npz")
