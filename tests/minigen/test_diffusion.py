@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import autograd
 from autograd import nn
 from minigen.models.denoisers import MLPDenoiser, UNetDenoiser, timestep_embedding
-from minigen.models.diffusion import DDPM, _log_normal_mass
+from minigen.models.diffusion import DDPM, DDPMDefaults, VARIANCES, _log_normal_mass, grid_levels
 from minigen.models.score import mixture_score
 from minigen.models.sde import VPSDE
 
@@ -118,12 +118,43 @@ def test_exact_eps_samplers_reproduce_the_mixture(method, steps, variance):
     assert np.allclose(spread, STD, atol=0.06)
 
 
-def test_last_ddpm_step_adds_no_noise():
-    model = DDPM((2,), T=5)
-    coef_x, coef_eps, sigma = model.step_coefficients(0, -1, "ddpm", "large")
-    assert sigma == 0.0
-    assert coef_x == pytest.approx(1 / math.sqrt(model.alphas[0]))
-    assert coef_eps == pytest.approx(model.betas[0] / math.sqrt(1 - model.alphas_cumprod[0]))
+def test_p_sample_is_the_ancestral_step_line_by_line(rng):
+    model = oracle_ddpm(T=50)
+    x_t, z = rng.standard_normal((6, 2)).astype(np.float32), rng.standard_normal((6, 2)).astype(np.float32)
+    t = 30
+    eps = model.predict_eps(x_t, np.full(6, t))
+    beta, alpha, abar = model.betas[t], model.alphas[t], model.alphas_cumprod[t]
+    mean = (x_t - beta / math.sqrt(1 - abar) * eps) / math.sqrt(alpha)                 # (5)
+    for variance, sigma2 in (("small", model.posterior_variance[t]), ("large", beta)):
+        stepped = model.p_sample(x_t, t, variance=variance, noise=z)
+        assert np.allclose(stepped, mean + math.sqrt(sigma2) * z, atol=1e-5)
+
+
+def test_last_ddpm_step_adds_no_noise(rng):
+    model = oracle_ddpm(T=5)
+    x_1 = rng.standard_normal((4, 2)).astype(np.float32)
+    eps = model.predict_eps(x_1, np.zeros(4))
+    expected = (x_1 - model.betas[0] / math.sqrt(1 - model.alphas_cumprod[0]) * eps) / math.sqrt(model.alphas[0])
+    for variance in VARIANCES:
+        stepped = model.p_sample(x_1, 0, variance=variance, noise=100 * np.ones((4, 2), dtype=np.float32))
+        assert np.allclose(stepped, expected, atol=1e-5)
+
+
+def test_ddim_step_moves_along_the_predicted_x0(rng):
+    model = oracle_ddpm(T=40)
+    x_t = rng.standard_normal((5, 2)).astype(np.float32)
+    t, s = 30, 10
+    eps = model.predict_eps(x_t, np.full(5, t))
+    abar_t, abar_s = model.alphas_cumprod[t], model.alphas_cumprod[s]
+    x0_hat = (x_t - math.sqrt(1 - abar_t) * eps) / math.sqrt(abar_t)                    # (6)
+    assert np.allclose(model.ddim_step(x_t, t, s), math.sqrt(abar_s) * x0_hat + math.sqrt(1 - abar_s) * eps,
+                       atol=1e-5)
+    assert np.allclose(model.ddim_step(x_t, t, -1), x0_hat, atol=1e-5)                 # the last step: x0^
+    z = rng.standard_normal((5, 2)).astype(np.float32)
+    noisy = model.ddim_step(x_t, t, s, eta=1.0, noise=z)
+    sigma = math.sqrt((1 - abar_s) / (1 - abar_t) * (1 - abar_t / abar_s))             # eta = 1: DDPM's beta~
+    expected = math.sqrt(abar_s) * x0_hat + math.sqrt(1 - abar_s - sigma ** 2) * eps + sigma * z
+    assert np.allclose(noisy, expected, atol=1e-5)
 
 
 def test_return_trajectory_starts_at_noise_and_ends_at_the_samples():
@@ -142,6 +173,26 @@ def test_loss_sums_over_dimensions_and_averages_over_the_batch():
     model = DDPM((5,), T=10, denoiser=Zero())
     loss = model.loss(np.zeros((20_000, 5), dtype=np.float32))
     assert loss.shape == () and float(loss) == pytest.approx(5.0, rel=0.03)   # E ||eps||^2 = D
+
+
+def test_loss_with_pinned_t_and_noise_is_the_squared_error_of_eps(rng):
+    model = DDPM((3,), T=20, seed=1)
+    x0 = rng.standard_normal((8, 3)).astype(np.float32)
+    t, noise = rng.integers(0, 20, 8), rng.standard_normal((8, 3)).astype(np.float32)
+    x_t = model.q_sample(model.standardize(x0), t, noise)
+    expected = ((model.predict_eps(x_t, t) - noise) ** 2).sum(axis=1).mean()             # (4)
+    assert float(model.loss(x0, t=t, noise=noise)) == pytest.approx(float(expected), rel=1e-5)
+    assert float(model.loss(x0, t=t, noise=noise)) == float(model.loss(x0, t=t, noise=noise))
+
+
+def test_defaults_are_one_dataclass_chosen_by_the_data_shape():
+    assert DDPM.Defaults is DDPMDefaults
+    toy, digits = DDPM((2,), T=10).settings(), DDPM((64,), T=10).settings()
+    assert (toy.steps, toy.batch_size, toy.lr, toy.data_std) == (6000, 256, 2e-3, 5.0)
+    assert (digits.steps, digits.batch_size, digits.lr, digits.data_std) == (8000, 128, 1e-3, 1.0)
+    assert DDPM((64,), T=10).settings(lr=0.5, steps=None).lr == 0.5
+    with pytest.raises(TypeError, match="unknown setting"):
+        DDPM((2,), T=10).settings(learning_rate=0.1)
 
 
 def test_trained_denoiser_approaches_the_exact_optimal_eps():
@@ -243,14 +294,29 @@ def test_bound_is_near_exact_for_a_point_mass_with_the_oracle():
     assert np.all(one_step >= 0) and one_step.mean() < 0.05
 
 
+def test_log_prob_is_minus_the_bound_on_the_data_grid(rng):
+    X = (rng.random((30, 4)) < 0.5).astype(np.float32)
+    model = DDPM((4,), T=20).fit(X, steps=2, progress=False)
+    assert DDPM.likelihood_kind == "bound"
+    assert np.array_equal(model.log_prob(X), -model.nll_bound(X, levels=2))
+    quantized = np.round(rng.random((30, 4)) * 16) / 16
+    assert grid_levels(X) == 2 and grid_levels(quantized) == 17 and grid_levels(X + 0.3) is None
+    assert np.array_equal(model.log_prob(quantized), -model.nll_bound(quantized, levels=17))
+    assert model.score(X) == pytest.approx(float(model.log_prob(X).mean()))
+    with pytest.raises(ValueError, match="DDPM.log_prob: .*grid of evenly spaced levels"):
+        model.log_prob(X + 0.3)
+
+
 # -- errors ---------------------------------------------------------------------------------------
 
 def test_bad_arguments_name_what_is_wrong():
     model = DDPM((2,), T=10)
     with pytest.raises(ValueError, match="schedule"):
         DDPM((2,), schedule="quadratic")
-    with pytest.raises(ValueError, match="data_shape"):
+    with pytest.raises(ValueError, match=r"DDPM.fit: expected examples of shape \(2,\)"):
         model.fit(np.zeros((5, 3)), steps=1, progress=False)
+    with pytest.raises(ValueError, match="DDPM.fit.*NaN"):
+        model.fit(np.full((5, 2), np.nan), steps=1, progress=False)
     with pytest.raises(ValueError, match=r"t must lie in \[0, 10\)"):
         model.q_sample(np.zeros((2, 2)), np.array([0, 10]), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="shape"):
