@@ -41,7 +41,7 @@ FAMILIES = {
     "RBM": (lambda: models.RBM(64, 4), _digits, {"epochs": 1, "progress": False}),
     "DBN": (lambda: models.DBN([64, 6, 4]), _digits, {"epochs": 1, "progress": False}),
     "GAN": (lambda: models.GAN(2, latent_dim=2, hidden=(8,)), _ring, {"steps": 2, "progress": False}),
-    "DDPM": (lambda: models.DDPM((2,), T=10), _ring, {"steps": 2, "progress": False}),
+    "DDPM": (lambda: models.DDPM((64,), T=10), _digits, {"steps": 2, "progress": False}),  # its bound: grid data
     "NCSN": (lambda: models.NCSN((2,)), _ring, {"steps": 2, "progress": False}),
     "MADE": (lambda: models.MADE(64, hidden=(16,), n_masks=1), _digits, {"epochs": 1, "progress": False}),
     "MixtureOfBernoullis": (lambda: models.MixtureOfBernoullis(3, n_input=64), _digits, {"epochs": 2, "progress": False}),
