@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from minigen import data, metrics, plots
-from minigen.models.gan import GAN
+from minigen.models.gan import GAN, GANDefaults
 
 N_SAMPLES = 2500
 SNAPSHOTS = 4
@@ -30,7 +30,7 @@ def train_one(toy, loss, seed, steps, out_dir, draw):
     X = data.toy_2d(toy, 5000, seed=seed)
     gan = GAN(2, latent_dim=2, hidden=(128, 128, 128), loss=loss, seed=seed)
     steps = steps or None
-    total = steps or gan_default_steps(loss)
+    total = steps or GANDefaults.tuned(loss, "mlp").steps
     snapshots = {}
 
     def snapshot(model, step):
@@ -41,11 +41,6 @@ def train_one(toy, loss, seed, steps, out_dir, draw):
     if draw:
         draw_run(toy, loss, X, snapshots, samples, gan.history, out_dir)
     return metrics.mode_coverage(samples, data.TOY_CENTERS[toy], data.TOY_STD[toy])
-
-
-def gan_default_steps(loss):
-    from minigen.models.gan import TUNED
-    return TUNED[loss]["steps"]
 
 
 def draw_run(toy, loss, X, snapshots, samples, history, out_dir):

@@ -1,12 +1,12 @@
-"""What the model families share, written once: the MLP builder, spherical interpolation, seeded
-generators, standardization and a learning-rate schedule."""
+"""What the model families share, written once: the MLP builder, spherical interpolation, a step on
+given gradients, seeded generators, standardization and a learning-rate schedule."""
 import math
 from typing import Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import autograd
-from autograd import nn
+from autograd import nn, optim
 from autograd.backend import module_for_device
 
 ACTIVATIONS: Dict[str, Callable[[], nn.Module]] = {
@@ -60,6 +60,14 @@ def slerp(z_a: np.ndarray, z_b: np.ndarray, steps: Union[int, np.ndarray]) -> np
     if np.sin(angle) < 1e-6:
         return ((1 - t) * z_a + t * z_b).astype(np.float32)
     return ((np.sin((1 - t) * angle) * z_a + np.sin(t * angle) * z_b) / np.sin(angle)).astype(np.float32)
+
+
+def apply_gradients(optimizer: optim.Optimizer, grads: Sequence[Optional[autograd.Tensor]]) -> None:
+    """Set each of the optimizer's parameters' gradient to the given one (detached; None: no gradient)
+    and take the optimizer's step: how a player of a game steps on a gradient it computed itself."""
+    for p, g in zip(optimizer.params, grads):
+        p.grad = None if g is None else autograd.Tensor(g.data)
+    optimizer.step()
 
 
 def seeded_generator(seed: Optional[int], device: str = "cpu"):

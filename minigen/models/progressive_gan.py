@@ -31,31 +31,41 @@ Images live in [-1, 1] inside (tanh output) and in [0, 1] outside.
 
 Slides: "Generative Adversarial Networks" (the advances: progressive growing).
 """
+import dataclasses
 import math
+from typing import Any, Callable, Optional, Sequence, Tuple
 
 import numpy as np
 
 import autograd
 from autograd import nn, optim
+from autograd.backend import default_device, to_numpy
 from autograd.nn import functional as F
 
 from ..train import train
 from .base import GenerativeModel
-from .gan import _apply
+from .common import apply_gradients, seeded_generator
 
 SLOPE = 0.2
 PIXEL_NORM_EPSILON = 1e-8
-# Adam with Karras et al.'s betas; 1,500 steps (300 per phase): digits_fd 13.2 against the floor's 3.17
-# (seed 0, 1,000 samples), 136 s of CPU time on a loaded 2-core machine.
-TUNED = {"lr": 1e-3, "betas": (0.0, 0.99), "steps": 1500, "batch_size": 64}
 
 
-def pixel_norm(h):
+@dataclasses.dataclass
+class ProgressiveGANDefaults:
+    """Tuned fit settings: Adam with Karras et al.'s betas."""
+
+    steps: int = 1500                            # generator updates over the whole schedule (12)
+    batch_size: int = 64
+    lr: float = 1e-3
+    betas: Tuple[float, float] = (0.0, 0.99)
+
+
+def pixel_norm(h: autograd.Tensor) -> autograd.Tensor:
     """pn(h) over the channels of h (B, C, H, W) (3)."""
     return h / autograd.sqrt((h * h).mean(axis=1, keepdims=True) + PIXEL_NORM_EPSILON)
 
 
-def minibatch_stddev(h):
+def minibatch_stddev(h: autograd.Tensor) -> autograd.Tensor:
     """h (B, C, H, W) with one more channel: the mean over features of the batch std (9)."""
     std = autograd.sqrt(h.var(axis=0) + 1e-8).mean()                               # scalar
     channel = autograd.broadcast_to(std.reshape(1, 1, 1, 1), (len(h), 1) + h.shape[2:])
@@ -65,12 +75,12 @@ def minibatch_stddev(h):
 class ConvAct(nn.Module):
     """A 3x3 convolution, a leaky ReLU, and pixel norm if asked (the generator's unit (3))."""
 
-    def __init__(self, in_channels, out_channels, normalize):
+    def __init__(self, in_channels: int, out_channels: int, normalize: bool) -> None:
         super().__init__()
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.normalize = normalize
 
-    def forward(self, h):
+    def forward(self, h: autograd.Tensor) -> autograd.Tensor:
         h = autograd.leaky_relu(self.conv(h), SLOPE)
         return pixel_norm(h) if self.normalize else h
 
@@ -78,7 +88,7 @@ class ConvAct(nn.Module):
 class GrowingGenerator(nn.Module):
     """G_{s,alpha}(z) -> images (B, 1, r_s, r_s) in [-1, 1], (1)-(5)."""
 
-    def __init__(self, latent_dim, n_stages, channels):
+    def __init__(self, latent_dim: int, n_stages: int, channels: int) -> None:
         super().__init__()
         self.channels = channels
         self.project = nn.Linear(latent_dim, channels * 4)
@@ -86,7 +96,7 @@ class GrowingGenerator(nn.Module):
         self.blocks = nn.Sequential(*[ConvAct(channels, channels, True) for _ in range(n_stages - 1)])
         self.to_rgb = nn.Sequential(*[nn.Conv2d(channels, 1, 1) for _ in range(n_stages)])
 
-    def features(self, z, stage):
+    def features(self, z: autograd.Tensor, stage: int) -> autograd.Tensor:
         """h_stage (B, C, r, r) (1), (2)."""
         h = pixel_norm(autograd.leaky_relu(self.project(z), SLOPE).reshape(len(z), self.channels, 2, 2))
         h = self.base(h)                                                           # h_0 (1)
@@ -94,7 +104,7 @@ class GrowingGenerator(nn.Module):
             h = block(F.upsample_nearest(h, 2))                                    # h_s (2)
         return h
 
-    def forward(self, z, stage, alpha=1.0):
+    def forward(self, z: autograd.Tensor, stage: int, alpha: float = 1.0) -> autograd.Tensor:
         if stage == 0 or alpha >= 1:
             return autograd.tanh(self.to_rgb[stage](self.features(z, stage)))      # (4)
         previous = self.features(z, stage - 1)
@@ -106,18 +116,18 @@ class GrowingGenerator(nn.Module):
 class GrowingDiscriminator(nn.Module):
     """D_{s,alpha}(x) for images x (B, 1, r_s, r_s) -> logits (B,), (6)-(9)."""
 
-    def __init__(self, n_stages, channels):
+    def __init__(self, n_stages: int, channels: int) -> None:
         super().__init__()
         self.from_rgb = nn.Sequential(*[nn.Conv2d(1, channels, 1) for _ in range(n_stages)])
         self.blocks = nn.Sequential(*[ConvAct(channels, channels, False) for _ in range(n_stages - 1)])
         self.head_conv = nn.Conv2d(channels + 1, channels, 3, padding=1)
         self.head = nn.Linear(channels * 4, 1)
 
-    def block(self, stage, h):
+    def block(self, stage: int, h: autograd.Tensor) -> autograd.Tensor:
         """B^D_stage (7): (B, C, r, r) -> (B, C, r/2, r/2)."""
         return F.avg_pool2d(self.blocks[stage - 1](h), 2)
 
-    def forward(self, x, stage, alpha=1.0):
+    def forward(self, x: autograd.Tensor, stage: int, alpha: float = 1.0) -> autograd.Tensor:
         h = autograd.leaky_relu(self.from_rgb[stage](x), SLOPE)                    # f_s(x) (6)
         if stage > 0:
             h = self.block(stage, h)
@@ -130,7 +140,7 @@ class GrowingDiscriminator(nn.Module):
         return self.head(h.reshape(len(x), -1)).reshape(len(x))
 
 
-def schedule(step, total_steps, n_stages):
+def schedule(step: int, total_steps: int, n_stages: int) -> Tuple[int, float]:
     """(stage, alpha) after `step` of `total_steps` generator updates (12)."""
     n_phases = 2 * n_stages - 1
     phase = min(int(step * n_phases // total_steps), n_phases - 1)
@@ -141,7 +151,7 @@ def schedule(step, total_steps, n_stages):
     return stage, min(1.0, (step - start) * n_phases / total_steps)
 
 
-def real_at(images, stage, alpha, n_stages):
+def real_at(images: autograd.Tensor, stage: int, alpha: float, n_stages: int) -> autograd.Tensor:
     """The real images (B, 1, R, R) at stage s's resolution, blended during a fade-in (10)."""
     x = F.avg_pool2d(images, 2 ** (n_stages - 1 - stage)) if stage < n_stages - 1 else images
     if stage == 0 or alpha >= 1:
@@ -152,7 +162,10 @@ def real_at(images, stage, alpha, n_stages):
 class ProgressiveGAN(GenerativeModel):
     """A progressively grown GAN on square images whose side is a power of two (8x8 digits: 2 -> 4 -> 8)."""
 
-    def __init__(self, data_dim=64, latent_dim=16, channels=32, seed=0):
+    Defaults = ProgressiveGANDefaults
+    size_argument = "data_dim"
+
+    def __init__(self, data_dim: int = 64, latent_dim: int = 16, channels: int = 32, seed: int = 0) -> None:
         side = math.isqrt(int(data_dim))
         if side * side != int(data_dim) or side < 2 or side & (side - 1):
             raise ValueError(f"ProgressiveGAN: data_dim must be side * side with side a power of two >= 2; "
@@ -164,27 +177,29 @@ class ProgressiveGAN(GenerativeModel):
         self.generator = GrowingGenerator(self.latent_dim, self.n_stages, int(channels))
         self.discriminator = GrowingDiscriminator(self.n_stages, int(channels))
 
-    def resolution(self, stage):
+    def resolution(self, stage: int) -> int:
+        """r_s = 2^(s+1), the side of stage s's images."""
         return 2 ** (stage + 1)
 
     # -- training ---------------------------------------------------------------------------
-    def fit(self, X, steps=None, batch_size=None, lr=None, seed=None, progress=True, callback=None):
+    def fit(self, X: Any, steps: Optional[int] = None, batch_size: Optional[int] = None,
+            lr: Optional[float] = None, seed: Optional[int] = None, progress: bool = True,
+            callback: Optional[Callable[["ProgressiveGAN", int, int], None]] = None) -> "ProgressiveGAN":
         """Train for `steps` generator updates over the schedule (12); callback(model, step, stage)
-        after the last update of every stage (at alpha = 1)."""
-        X = self._check_data(X)
-        steps = TUNED["steps"] if steps is None else int(steps)
-        batch_size = TUNED["batch_size"] if batch_size is None else int(batch_size)
+        after the last update of every stage (at alpha = 1).  None settings mean `Defaults`."""
+        X = self.check_data(X, where="fit")
+        s = self.settings(steps=steps, batch_size=batch_size, lr=lr)
         seed = self.seed if seed is None else int(seed)
-        lr = TUNED["lr"] if lr is None else float(lr)
         autograd.manual_seed(seed)
-        optimizers = [optim.Adam(net.parameters(), lr=lr, betas=TUNED["betas"])
+        optimizers = [optim.Adam(net.parameters(), lr=s.lr, betas=s.betas)
                       for net in (self.discriminator, self.generator)]
-        step = self._training_step(optimizers, steps, callback)
-        self.history = train(self, 2 * X - 1, step, optimizers, steps=steps, batch_size=batch_size, seed=seed,
+        step = self._training_step(optimizers, s.steps, callback)
+        self.history = train(self, 2 * X - 1, step, optimizers, steps=s.steps, batch_size=s.batch_size, seed=seed,
                              progress=progress, description="progressive GAN")
         return self
 
-    def _training_step(self, optimizers, total_steps, callback):
+    def _training_step(self, optimizers: Sequence[optim.Optimizer], total_steps: int,
+                       callback: Optional[Callable]) -> Callable:
         optimizer_d, optimizer_g = optimizers
 
         def step(batch):
@@ -205,33 +220,22 @@ class ProgressiveGAN(GenerativeModel):
             fake = self.generator(autograd.randn(len(real), self.latent_dim), stage, alpha)
         loss = (autograd.softplus(-self.discriminator(real, stage, alpha)).mean()
                 + autograd.softplus(self.discriminator(fake, stage, alpha)).mean())   # L_D (11)
-        _apply(optimizer, autograd.grad(loss, optimizer.params))
+        apply_gradients(optimizer, autograd.grad(loss, optimizer.params))
         return loss.detach()
 
     def _generator_update(self, n, stage, alpha, optimizer):
         fake = self.generator(autograd.randn(n, self.latent_dim), stage, alpha)
         loss = autograd.softplus(-self.discriminator(fake, stage, alpha)).mean()      # L_G (11)
-        _apply(optimizer, autograd.grad(loss, optimizer.params))
+        apply_gradients(optimizer, autograd.grad(loss, optimizer.params))
         return loss.detach()
 
     # -- sampling ---------------------------------------------------------------------------
-    def sample(self, n, seed=None, stage=None, alpha=1.0):
+    def sample(self, n: int, seed: Optional[int] = None, stage: Optional[int] = None,
+               alpha: float = 1.0) -> np.ndarray:
         """n images in [0, 1] as a NumPy array (n, r * r) at `stage`'s resolution (the last stage's,
         shaped like the data, when None)."""
-        if int(n) < 1:
-            raise ValueError(f"ProgressiveGAN.sample: n must be at least 1, got {n}")
         stage = self.n_stages - 1 if stage is None else int(stage)
-        if seed is None:
-            z = autograd.randn(int(n), self.latent_dim)
-        else:
-            z = np.random.default_rng(seed).standard_normal((int(n), self.latent_dim)).astype(np.float32)
-            z = autograd.tensor(z, device=autograd.backend.default_device())
+        z = seeded_generator(seed, default_device()).standard_normal((n, self.latent_dim)).astype(np.float32)
         with autograd.no_grad():
-            images = self.generator(z, stage, alpha).data                         # (n, 1, r, r)
-        return (autograd.backend.to_numpy(images).reshape(int(n), -1) + 1) / 2
-
-    def _check_data(self, X):
-        X = np.asarray(autograd.backend.to_numpy(X), dtype=np.float32)          # (a CuPy array too)
-        if X.ndim != 2 or X.shape[1] != self.data_dim or len(X) < 2:
-            raise ValueError(f"ProgressiveGAN.fit: X must have shape (n >= 2, {self.data_dim}), got {X.shape}")
-        return X
+            images = self.generator(autograd.Tensor(z), stage, alpha).data        # (n, 1, r, r)
+        return (to_numpy(images).reshape(n, -1) + 1) / 2

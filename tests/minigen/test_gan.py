@@ -1,15 +1,18 @@
 """GAN: the losses as the equations state them, the gradient penalty's double backward, the update
-rules, exact resume, the numerics of the bilinear game and the Dirac GAN, and progressive growing's
-fade-in."""
+rules, consensus optimization's J^T v, exact resume, InfoGAN's codes, the numerics of the bilinear
+game and the Dirac GAN, and progressive growing's fade-in."""
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.stats import norm
 
 import autograd
 from autograd import nn
 from autograd.nn import functional as F
-from minigen.models.gan import GAN, LOSSES, UPDATES, slerp
+from minigen import data
+from minigen.models.common import mlp, slerp
+from minigen.models.gan import CONSENSUS_GAMMA, GAN, LOSSES, UPDATES, GANDefaults
 from minigen.models.gan_numerics import BILINEAR, DIRAC_GAN
 from minigen.models.progressive_gan import ProgressiveGAN, real_at, schedule
 
@@ -46,7 +49,7 @@ def test_unknown_choices_are_named(kwargs, words):
 
 
 def test_data_of_the_wrong_shape_is_named():
-    with pytest.raises(ValueError, match=r"\(n, 2\).*\(10, 3\)"):
+    with pytest.raises(ValueError, match=r"GAN.fit.*\(2,\).*\(3,\)"):
         small_gan().fit(np.zeros((10, 3)), steps=1, progress=False)
 
 
@@ -166,6 +169,123 @@ def test_simultaneous_and_consensus_updates_differ():
     runs = [small_gan(update=u).fit(X, steps=1, batch_size=8, progress=False) for u in ("simultaneous", "consensus")]
     first, second = (np.concatenate([p.data.ravel() for p in g.parameters()]) for g in runs)
     assert not np.allclose(first, second)
+
+
+# -- consensus optimization: gamma grad(1/2 ||v||^2) = gamma J^T v ------------------------------------
+def float64_gan(**kwargs):
+    gan = GAN(**kwargs)
+    for p in gan.parameters():
+        p.data = p.data.astype(np.float64)
+    return gan
+
+
+def vector_jacobian_product(outputs, inputs):
+    """(d outputs / d inputs)^T outputs, by one more backward pass through the recorded gradients
+    (an output that depends on no parameter, such as a constant gradient, adds nothing)."""
+    outputs = [o for o in outputs if o.requires_grad]
+    products = autograd.grad(outputs, list(inputs), grad_outputs=[o.detach() for o in outputs],
+                             retain_graph=True)
+    return [np.zeros(p.shape) if g is None else g.numpy() for g, p in zip(products, inputs)]
+
+
+@pytest.mark.parametrize("loss, codes", [("nonsaturating", {}), ("wgan-gp", {}),
+                                         ("minimax", {"n_codes": 3, "n_continuous": 2})])
+def test_consensus_correction_is_gamma_j_transpose_v_term_by_term(loss, codes, rng):
+    """For each player's parameters theta, J^T v = (dv_D/dtheta)^T v_D + (dv_G/dtheta)^T v_G, each
+    term a double backward of its own.  G's cross term (dv_D/dtheta_G)^T v_D is as large as the
+    others: a correction built on L_D with a detached x~ would lack it and fail here."""
+    gan = float64_gan(data_dim=2, latent_dim=2, hidden=(6,), loss=loss, update="consensus", seed=3, **codes)
+    real, z = autograd.tensor(rng.standard_normal((8, 2))), rng.standard_normal((8, 2))
+    pinned = {"z": z, "codes": rng.integers(3, size=8), "continuous": rng.uniform(-1, 1, (8, 2))}
+
+    def recorded_field():
+        autograd.manual_seed(0)                                  # the same interpolates for WGAN-GP
+        return gan.player_gradients(real, create_graph=True, **pinned)[0]
+    correction = [c.numpy() for c in gan.consensus_correction(recorded_field())]
+    v = recorded_field()
+    n_d = len(list(gan.discriminator.parameters()))
+    players = {"D": (v[:n_d], gan.player_parameters()[:n_d]), "G": (v[n_d:], gan.player_parameters()[n_d:])}
+    terms = {(of, wrt): vector_jacobian_product(players[of][0], players[wrt][1]) for of in "DG" for wrt in "DG"}
+    expected = [CONSENSUS_GAMMA * (d + g) for wrt in "DG" for d, g in zip(terms["D", wrt], terms["G", wrt])]
+    for got, want in zip(correction, expected):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    cross = np.concatenate([t.ravel() for t in terms["D", "G"]])
+    assert np.abs(cross).max() > 1e-3 * max(np.abs(e).max() for e in expected) and np.abs(cross).max() > 1e-4
+
+
+class SmoothCritic(nn.Module):
+    """A tanh critic: unlike a leaky-ReLU one, its input gradient varies with x, so WGAN-GP's penalty
+    at x^ = e x + (1 - e) G(z) depends on G's weights."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = mlp([2, 3, 1], "tanh")
+
+    def forward(self, x):
+        return self.net(x).reshape(len(x))
+
+
+@pytest.mark.parametrize("loss, smooth", [("nonsaturating", False), ("wgan-gp", False), ("wgan-gp", True)])
+def test_consensus_correction_matches_finite_differences_of_half_the_squared_field(loss, smooth, rng):
+    """gamma d(1/2 ||v(theta)||^2)/dtheta by central differences, for every parameter of both players."""
+    gan = GAN(2, latent_dim=2, hidden=(3,), loss=loss, update="consensus", gp_weight=10.0, seed=2)
+    if smooth:
+        gan.discriminator = SmoothCritic()
+    for p in gan.parameters():
+        p.data = p.data.astype(np.float64)
+    real, z = autograd.tensor(rng.standard_normal((6, 2))), rng.standard_normal((6, 2))
+
+    def field(create_graph=False):
+        autograd.manual_seed(0)
+        return gan.player_gradients(real, create_graph=create_graph, z=z)[0]
+    correction = np.concatenate([c.numpy().ravel() for c in gan.consensus_correction(field(create_graph=True))])
+    numeric, eps = [], 1e-6
+    for p in gan.player_parameters():
+        for i in range(p.data.size):
+            halves = []
+            for sign in (1, -1):
+                p.data.flat[i] += sign * eps
+                halves.append(0.5 * sum(float((g.numpy() ** 2).sum()) for g in field()))
+                p.data.flat[i] -= sign * eps
+            numeric.append(CONSENSUS_GAMMA * (halves[0] - halves[1]) / (2 * eps))
+    np.testing.assert_allclose(correction, numeric, rtol=1e-4, atol=1e-7)
+
+
+def test_consensus_correction_on_a_bilinear_gan_is_the_hand_computed_j_transpose_v(rng):
+    """G(z) = a z + b and D(x) = w x + c with the WGAN losses, batch means z_ and x_:
+        L_D = w (a z_ + b - x_),   L_G = -w (a z_ + b) - c,
+    so over theta = (w, c, a, b):  v = (a z_ + b - x_, 0, -w z_, -w)  and
+        J = dv/dtheta = [[0, 0, z_, 1], [0, 0, 0, 0], [-z_, 0, 0, 0], [-1, 0, 0, 0]].
+    v_G does not depend on (a, b): G's whole correction is the cross term, zero without it."""
+    gan = float64_gan(data_dim=1, latent_dim=1, hidden=(), loss="wgan", update="consensus")
+    (w, c, a, b) = (0.7, 0.2, -0.4, 1.3)
+    for p, value in zip(gan.player_parameters(), (w, c, a, b)):
+        p.data[...] = value
+    real, z = rng.standard_normal((16, 1)), rng.standard_normal((16, 1))
+    z_mean, x_mean = z.mean(), real.mean()
+    v = gan.player_gradients(autograd.tensor(real), create_graph=True, z=z)[0]
+    v_by_hand = np.array([a * z_mean + b - x_mean, 0.0, -w * z_mean, -w])
+    np.testing.assert_allclose(np.concatenate([g.numpy().ravel() for g in v]), v_by_hand, rtol=1e-12)
+    jacobian = np.array([[0, 0, z_mean, 1], [0, 0, 0, 0], [-z_mean, 0, 0, 0], [-1, 0, 0, 0]])
+    expected = CONSENSUS_GAMMA * jacobian.T @ v_by_hand
+    correction = np.concatenate([c.numpy().ravel() for c in gan.consensus_correction(v)])
+    np.testing.assert_allclose(correction, expected, rtol=1e-12, atol=1e-14)
+    assert np.all(np.abs(correction[2:]) > 0.1)
+
+
+def test_a_consensus_step_moves_each_player_along_v_plus_the_correction():
+    """With SGD(lr), one joint step moves theta by -lr (v + gamma J^T v), both evaluated before it."""
+    gan = float64_gan(data_dim=2, latent_dim=2, hidden=(4,), update="consensus", seed=1)
+    real = autograd.tensor(np.random.default_rng(2).standard_normal((6, 2)))
+    before = [p.data.copy() for p in gan.player_parameters()]
+    autograd.manual_seed(5)
+    v = gan.player_gradients(real, create_graph=True)[0]
+    direction = [g.numpy() + c.numpy() for g, c in zip(v, gan.consensus_correction(v))]
+    optimizers = [autograd.optim.SGD(net.parameters(), lr=0.1) for net in (gan.discriminator, gan.generator)]
+    autograd.manual_seed(5)
+    gan._joint_update(real, *optimizers)
+    for p, old, step in zip(gan.player_parameters(), before, direction):
+        np.testing.assert_allclose(p.data, old - 0.1 * step, rtol=1e-10, atol=1e-12)
 
 
 def test_a_resumed_run_ends_where_an_uninterrupted_one_does(tmp_path):
@@ -330,6 +450,75 @@ def test_infogan_generator_reads_its_code_and_q_predicts_one_per_example():
     assert predicted.shape == (4,) and set(predicted) <= {0, 1, 2}
     with pytest.raises(ValueError, match="codes"):
         gan.decode(z)
+
+
+@pytest.mark.parametrize("learn_std", [False, True])
+def test_infogan_continuous_loss_is_the_gaussian_negative_log_likelihood(learn_std, rng):
+    """L_I = E[-log Q(c | x)] + lambda_u E[-sum_j log N(u_j; mu_j(x), sigma_j(x)^2)] (9), (10)."""
+    gan = small_gan(n_codes=3, n_continuous=2, lambda_continuous=0.3, learn_std=learn_std)
+    fake = autograd.tensor(rng.standard_normal((5, 2)).astype(np.float32))
+    codes, u = np.array([0, 2, 1, 1, 0]), rng.uniform(-1, 1, (5, 2))
+    with autograd.no_grad():
+        features = gan.discriminator.features(fake)
+        logits = gan.discriminator.q_head(features).numpy().astype(np.float64)
+        out = gan.discriminator.q_continuous(features).numpy().astype(np.float64)
+    mean, log_std = (out[:, :2], out[:, 2:]) if learn_std else (out, np.zeros_like(out))
+    log_q = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    categorical = -log_q[np.arange(5), codes].mean()
+    gaussian = -norm.logpdf(u, loc=mean, scale=np.exp(log_std)).sum(axis=1).mean()
+    value = gan.info_loss(fake, codes, u).item()
+    assert value == pytest.approx(categorical + 0.3 * gaussian, rel=1e-5)
+    assert gan.continuous_nll(fake, u).item() == pytest.approx(gaussian, rel=1e-5)
+
+
+def code_correlation(gan, n=500):
+    """corr(u, Q's mean of u given G(z, u)) over n draws of z and u ~ U[-1, 1]."""
+    rng = np.random.default_rng(1)
+    u = rng.uniform(-1, 1, (n, 1))
+    images = gan.decode(rng.standard_normal((n, gan.latent_dim)), continuous=u)
+    return np.corrcoef(u[:, 0], gan.predict_continuous(images)[:, 0])[0, 1]
+
+
+def test_a_short_infogan_run_makes_q_read_the_continuous_code_back():
+    gan = GAN(2, latent_dim=2, hidden=(16, 16), n_continuous=1, seed=0)
+    before = code_correlation(gan)
+    gan.fit(data.toy_2d("8gaussians", 1000, seed=0), steps=200, batch_size=64, progress=False)
+    after = code_correlation(gan)
+    assert after > 0.9 and after > before + 0.3
+
+
+def test_latent_sweep_varies_one_continuous_code_per_categorical_row():
+    gan = small_gan(n_codes=3, n_continuous=2)
+    values = np.linspace(-2, 2, 5)
+    grid = gan.latent_sweep(index=1, values=values, seed=4)
+    assert grid.shape == (3, 5, 2)
+    z = np.random.default_rng(4).standard_normal((1, 2))
+    middle = gan.decode(np.repeat(z, 3, axis=0), codes=np.arange(3), continuous=np.zeros((3, 2)))
+    np.testing.assert_allclose(grid[:, 2], middle, rtol=1e-6, atol=1e-7)          # u_1 = 0 in the middle
+    last = gan.decode(z, codes=np.array([2]), continuous=np.array([[0.0, 2.0]]))
+    np.testing.assert_allclose(grid[2, 4], last[0], rtol=1e-6, atol=1e-7)
+    assert not np.allclose(grid[0, 0], grid[0, -1]) and not np.allclose(grid[0, 0], grid[1, 0])
+    with pytest.raises(ValueError, match="index"):
+        gan.latent_sweep(index=2)
+
+
+def test_infogan_with_continuous_codes_saves_and_loads(tmp_path):
+    gan = small_gan(n_codes=3, n_continuous=2, learn_std=True)
+    gan.fit(np.random.default_rng(0).standard_normal((40, 2)), steps=2, batch_size=8, progress=False)
+    gan.save(tmp_path / "infogan.npz")
+    twin = GAN.load(tmp_path / "infogan.npz")
+    np.testing.assert_array_equal(twin.sample(6, seed=2), gan.sample(6, seed=2))
+    X = np.random.default_rng(3).standard_normal((4, 2))
+    np.testing.assert_array_equal(twin.predict_continuous(X), gan.predict_continuous(X))
+
+
+def test_the_defaults_are_tuned_per_loss_and_architecture_and_overridable():
+    assert small_gan(loss="wgan").settings() == GANDefaults.tuned("wgan", "mlp")
+    assert small_gan(loss="wgan").settings().optimizer == "rmsprop"
+    conv = GAN(64, latent_dim=3, hidden=(4,), loss="wgan-gp", architecture="conv").settings(steps=7)
+    assert conv.steps == 7 and conv.batch_size == 64 and conv.n_critic == GANDefaults.tuned("wgan-gp", "conv").n_critic
+    with pytest.raises(TypeError, match="GAN.fit.*stpes"):
+        small_gan().settings(stpes=3)
 
 
 # -- progressive growing -----------------------------------------------------------------------------
