@@ -39,6 +39,7 @@ class Entry:
     likelihood: Optional[Callable] = None
     description: str = ""
     cpu_time: str = ""                       # measured wall time of a full default run on 2 cores
+    table_data: tuple = ("digits-binary", "mnist-binary")    # the likelihood tables it has a row in
 
 
 def register(entry: Entry) -> Entry:
@@ -51,9 +52,11 @@ def names() -> List[str]:
     return sorted(REGISTRY)
 
 
-def with_likelihood() -> List[Entry]:
-    """The entries whose family has a tractable likelihood or bound (rows of the likelihood table)."""
-    return [REGISTRY[name] for name in names() if REGISTRY[name].likelihood is not None]
+def with_likelihood(data_name: str = "digits-binary") -> List[Entry]:
+    """The entries whose family has a tractable likelihood or bound: the rows of the likelihood table
+    on `data_name`."""
+    return [REGISTRY[name] for name in names()
+            if REGISTRY[name].likelihood is not None and data_name in REGISTRY[name].table_data]
 
 
 def get(name: str) -> Entry:
@@ -83,6 +86,25 @@ def _seed(args: Dict[str, Any]) -> int:
     return int(args.get("seed") or 0)
 
 
+MNIST_PIXELS = 784
+
+
+def _is_mnist(shape) -> bool:
+    """28x28 images (MNIST-5k, or a full MNIST IDX file): the families pick their 28x28 configuration."""
+    return _flat(shape) == MNIST_PIXELS
+
+
+def image_quality(samples, data_dim: int) -> Dict[str, float]:
+    """Frechet distance on the fixed classifier's features, with its floor, for 8x8 or 28x28 digits."""
+    if data_dim == 64:
+        return {"digits_fd": float(metrics.digits_fd(samples)), "digits_fd_floor": float(metrics.digits_fd_floor()),
+                "fd_samples": len(samples)}
+    if data_dim == MNIST_PIXELS:
+        return {"mnist_fd": float(metrics.mnist_fd(samples)), "mnist_fd_floor": float(metrics.mnist_fd_floor()),
+                "fd_samples": len(samples)}
+    return {}
+
+
 def _quick(**settings):
     """fit_kwargs that use `settings` in --quick mode and the family's defaults otherwise."""
     return lambda args: dict(settings) if args.get("quick") else {}
@@ -110,6 +132,7 @@ register(Entry(name="dae", model_class=DenoisingAutoencoder, data="digits",
 
 # -- VAE -----------------------------------------------------------------------------------------
 VAE_LATENT = 8
+VAE_MNIST = {"n_latent": 32, "hidden": (512, 512)}          # the 784-512-512-32 reference shape
 
 
 def _vae_evaluate(model, X_test):
@@ -123,11 +146,14 @@ def _vae_likelihood(model, X_test):
 
 
 register(Entry(name="vae", model_class=VAE, data="digits-binary",
-               build=lambda shape, args: VAE(_flat(shape), VAE_LATENT, seed=_seed(args)),
+               build=lambda shape, args: (VAE(MNIST_PIXELS, seed=_seed(args), **VAE_MNIST) if _is_mnist(shape)
+                                          else VAE(_flat(shape), VAE_LATENT, seed=_seed(args))),
                fit_kwargs=lambda args: {"epochs": args.get("epochs") or (20 if args.get("quick") else None),
                                         "seed": args.get("seed")},
                evaluate=_vae_evaluate, likelihood=_vae_likelihood,
-               description="VAE 64-256-256-8 tanh, Bernoulli decoder, IWAE k=5 training; IWAE likelihood"))
+               cpu_time="76 s (digits)",
+               description="VAE 64-256-256-8 tanh (784-512-512-32 at 28x28), Bernoulli decoder, IWAE k=5 "
+                           "training; IWAE likelihood"))
 
 
 # -- RBM and DBN ---------------------------------------------------------------------------------
@@ -171,6 +197,7 @@ def _rbm_likelihood(rbm, X_test):
 for _name, _hidden in (("rbm", 16), ("rbm20", 20)):
     register(Entry(name=_name, model_class=RBM, build=_rbm_builder(_hidden), data="digits-binary",
                    fit_kwargs=_rbm_fit_kwargs, evaluate=_rbm_evaluate, likelihood=_rbm_likelihood,
+                   cpu_time="24 s of training, then AIS (digits)",
                    description=f"restricted Boltzmann machine, {_hidden} hidden units (CD-k / PCD), "
                                "exact and AIS log-likelihood"))
 
@@ -218,9 +245,7 @@ def _gan_evaluate(model, X_test):
                 return {"modes_captured": int(captured), "modes_total": len(centers),
                         "fraction_high_quality": float(high_quality)}
         return {}
-    if model.data_dim == 64:
-        return {"digits_fd": float(metrics.digits_fd(samples)), "digits_fd_floor": float(metrics.digits_fd_floor())}
-    return {}
+    return image_quality(samples, model.data_dim)
 
 
 def _nearest_toy(X, centers, std):
@@ -231,6 +256,7 @@ def _nearest_toy(X, centers, std):
 
 
 register(Entry(name="gan", model_class=GAN, build=_gan_build, data="8gaussians", fit_kwargs=_quick(steps=200),
+               cpu_time="80-120 s (ring); about 2 min (DCGAN on digits)",
                evaluate=_gan_evaluate, likelihood=None,
                description="GAN: minimax, non-saturating, WGAN, WGAN-GP; MLP on 2-D toys, DCGAN on digits"))
 
@@ -258,8 +284,8 @@ def _sample_mmd(model, X_test):
     X_test = np.asarray(X_test)
     samples = model.sample(len(X_test), seed=1)
     results = {"mmd": float(metrics.mmd(samples, X_test))}
-    if image_shape_of(model.data_shape) == (1, 8, 8):
-        results["digits_fd"] = float(metrics.digits_fd(samples))
+    if image_shape_of(model.data_shape) in ((1, 8, 8), (1, 28, 28)):
+        results.update(image_quality(samples.reshape(len(samples), -1), _flat(model.data_shape)))
     return results
 
 
@@ -290,8 +316,10 @@ register(Entry(name="char-transformer", model_class=CharTransformer, data="text"
                build=lambda shape, args: CharTransformer(seed=_seed(args)),
                fit_kwargs=_quick(steps=30),
                evaluate=lambda model, text: {"bits_per_char": model.bits_per_char(text)},
+               cpu_time="18 min (3,000 steps)",
                description="character-level transformer on the Python language reference"))
 register(Entry(name="pixel-transformer", model_class=PixelTransformer, data="digits-binary",
                build=lambda shape, args: PixelTransformer(_flat(shape), seed=_seed(args)),
                fit_kwargs=_quick(epochs=5), **exact_likelihood("Pixel transformer (image-GPT 8x8)"),
+               table_data=("digits-binary",),                 # 784-token attention is too slow on a CPU
                description="image-GPT over the 64 binary pixels of the digits"))

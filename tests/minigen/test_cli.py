@@ -152,7 +152,7 @@ def test_likelihood_table_trains_once_then_uses_the_cache(tmp_path, capsys):
     assert "training tiny" in first.err
     assert (runs_dir / "table-tiny-quick" / "run.json").exists()
     assert "| tiny independent pixels | exact |" in first.out
-    for label, kind, nll in cli.REFERENCE_NLL:
+    for label, kind, nll in cli.REFERENCE_NLL["digits-binary"]:
         assert f"| {label} | {kind} | {nll:.2f} | reference |" in first.out
     assert run_cli(["eval", "--table", "--quick", "--runs", str(runs_dir)]) == 0
     second = capsys.readouterr()
@@ -294,3 +294,23 @@ def test_sample_from_a_model_without_sample_is_a_one_line_error(tmp_path, capsys
     assert run_cli(["train", "encoder", "--out", str(run_dir)]) == 0
     capsys.readouterr()
     one_line_error(capsys, ["sample", str(run_dir)])
+
+
+def test_likelihood_table_on_mnist_has_its_own_references_and_cache(tmp_path, capsys):
+    runs_dir = tmp_path / "runs"
+    assert run_cli(["eval", "--table", "--quick", "--data", "mnist-binary", "--runs", str(runs_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "mnist-binary" in out and "QUICK MODE" in out
+    assert (runs_dir / "table-mnist-binary-tiny-quick" / "run.json").exists()
+    for label, kind, nll in cli.REFERENCE_NLL["mnist-binary"]:
+        assert f"| {label} | {kind} | {nll:.2f} | reference |" in out
+    assert "must be one of" in one_line_error(capsys, ["eval", "--table", "--data", "moons"])
+
+
+def test_list_shows_every_family_with_its_data_and_likelihood(capsys, monkeypatch):
+    monkeypatch.setattr(zoo, "REGISTRY", {"tiny": TINY})
+    assert run_cli(["list"]) == 0
+    line, = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("tiny") and "8gaussians" in line and "likelihood" in line
+    assert run_cli(["train", "--help"]) == 0
+    assert "tiny" in capsys.readouterr().out
