@@ -40,7 +40,7 @@ from typing import Any, Optional
 import numpy as np
 
 import autograd
-from autograd import optim
+from autograd import Tensor, optim
 from autograd.backend import array_module, default_device, device_of, to_device, to_numpy
 from autograd.nn import functional as F
 from minigen.models.base import GenerativeModel
@@ -62,7 +62,7 @@ class GaussianCorruption:
     def __init__(self, std: float) -> None:
         self.std = float(std)
 
-    def __call__(self, x, rng=None):
+    def __call__(self, x: Any, rng: Any = None) -> Any:
         eps = _generator(x, rng).standard_normal(x.shape, dtype=np.float32)
         return x + self.std * eps
 
@@ -73,7 +73,7 @@ class MaskingCorruption:
     def __init__(self, p: float) -> None:
         self.p = float(p)
 
-    def __call__(self, x, rng=None):
+    def __call__(self, x: Any, rng: Any = None) -> Any:
         keep = _generator(x, rng).random(x.shape, dtype=np.float32) >= self.p
         return x * keep
 
@@ -84,7 +84,7 @@ class FlipCorruption:
     def __init__(self, p: float) -> None:
         self.p = float(p)
 
-    def __call__(self, x, rng=None):
+    def __call__(self, x: Any, rng: Any = None) -> Any:
         flip = _generator(x, rng).random(x.shape, dtype=np.float32) < self.p
         return array_module(x).where(flip, 1 - x, x)
 
@@ -127,15 +127,15 @@ class Autoencoder(GenerativeModel):
         self.register_buffer("code_scale_tril", to_device(np.eye(n_latent, dtype=np.float32), device))  # L of (6)
         self.history = {}
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         """The decoder's output (logits for "bce", the reconstruction for "mse")."""
         return self.decoder(self.encoder(x))                           # (B, D)
 
-    def output_mean(self, out):
+    def output_mean(self, out: Tensor) -> Tensor:
         """The reconstruction r from the decoder's output: sigmoid(l) (2) or the output itself (3)."""
         return autograd.sigmoid(out) if self.loss_name == "bce" else out
 
-    def reconstruction_loss(self, x_in, x_target):
+    def reconstruction_loss(self, x_in: Tensor, x_target: Tensor) -> Tensor:
         """(2) or (3): summed over inputs, averaged over the batch."""
         out = self.forward(x_in)
         if self.loss_name == "bce":
@@ -145,11 +145,11 @@ class Autoencoder(GenerativeModel):
             per_input = difference * difference
         return per_input.sum(axis=1).mean()
 
-    def corrupt(self, x, rng=None):
+    def corrupt(self, x: Any, rng: Any = None) -> Any:
         """The plain autoencoder does not corrupt its input."""
         return x
 
-    def loss(self, x, x_tilde=None):
+    def loss(self, x: Any, x_tilde: Any = None) -> Tensor:
         """The objective on a clean batch x (B, D) array: L(x, r(x~)), with x~ = x for the plain
         autoencoder (1) and x~ ~ C(x~ | x) drawn here when not given for the denoising one (4)."""
         x_tilde = self.corrupt(x) if x_tilde is None else x_tilde
@@ -171,7 +171,7 @@ class Autoencoder(GenerativeModel):
         self.fit_sampler(X)
         return self
 
-    def fit_sampler(self, X) -> None:
+    def fit_sampler(self, X: Any) -> None:
         """(6): the mean and Cholesky factor of the covariance of the codes f(X) (float64, then float32)."""
         codes = self._codes(X).astype(np.float64)                      # (n, Z)
         xp = array_module(codes)
@@ -223,11 +223,11 @@ class DenoisingAutoencoder(Autoencoder):
         self.corruption = CORRUPTIONS[corruption](noise)
         self.register_buffer("reconstruction_std", to_device(np.ones((), np.float32), default_device()))  # s of (8)
 
-    def corrupt(self, x, rng=None):
+    def corrupt(self, x: Any, rng: Any = None) -> Any:
         """x~ ~ C(x~ | x), an array; noise from `rng` (the library's generator when None)."""
         return self.corruption(x, rng)
 
-    def fit_sampler(self, X) -> None:
+    def fit_sampler(self, X: Any) -> None:
         """(6) as for any autoencoder, and (8): s^2, the mean squared error of reconstructions of
         corrupted training data (one corruption per example)."""
         super().fit_sampler(X)
@@ -237,7 +237,7 @@ class DenoisingAutoencoder(Autoencoder):
         mean_squared_error = ((X - reconstruction) ** 2).mean(dtype=np.float64)
         self.reconstruction_std = xp.asarray(xp.sqrt(mean_squared_error), dtype=np.float32)   # s of (8)
 
-    def reconstruction_draw(self, mean, rng):
+    def reconstruction_draw(self, mean: Any, rng: Any) -> Any:
         """x ~ P(x | x~) (7) from its mean r(x~) (an array): Bernoulli for "bce", N(r, s^2 I) (8) for "mse"."""
         if self.loss_name == "bce":
             return (rng.random(mean.shape, dtype=np.float32) < mean).astype(np.float32)
@@ -247,22 +247,24 @@ class DenoisingAutoencoder(Autoencoder):
         """The chain (7) from x0 (n, D), or with mean_field=True the chain (9): returns
         (steps + 1, n, D), frame 0 being x0.  Corruptions and draws come from `seed`'s generator."""
         x = self.check_data(x0, where="sample_chain")
-        return self._chain(x, steps, mean_field, seeded_generator(seed, device_of(x)))
+        states = self._chain(x, steps, mean_field, seeded_generator(seed, device_of(x)))
+        return np.stack([to_numpy(state) for state in states])                # (steps + 1, n, D)
 
     def sample(self, n: int, seed: Optional[int] = None, steps: int = 100, mean_field: bool = False) -> np.ndarray:
         """n samples: the last states of chains (7) (or (9)) of `steps` steps started from uniform noise."""
         rng = seeded_generator(seed, default_device())
         x0 = rng.random((n, self.n_input), dtype=np.float32)                  # (n, D)
-        return self._chain(x0, steps, mean_field, rng)[-1]
+        return to_numpy(self._chain(x0, steps, mean_field, rng)[-1])
 
     def _chain(self, x, steps, mean_field, rng):
-        frames = [to_numpy(x)]
+        """The states x_0 .. x_steps of (7) (or (9)), device arrays (n, D) each."""
+        states = [x]
         with autograd.no_grad():
             for _ in range(steps):
                 mean = self.output_mean(self.forward(autograd.Tensor(self.corrupt(x, rng)))).data   # r(x~_t)
                 x = mean if mean_field else self.reconstruction_draw(mean, rng)                   # (9) or (7)
-                frames.append(to_numpy(x))
-        return np.stack(frames)                                                # (steps + 1, n, D)
+                states.append(x)
+        return states
 
 
 def check_codes(Z: Any, n_latent: int, who: str):

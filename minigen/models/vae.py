@@ -40,12 +40,12 @@ import math
 import numbers
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import autograd
-from autograd import nn, optim
+from autograd import Tensor, nn, optim
 from autograd.backend import default_device, to_device, to_numpy
 from autograd.nn import functional as F
 from minigen.models.autoencoder import check_codes
@@ -59,23 +59,23 @@ LOG_2PI = math.log(2 * math.pi)
 Labels = Union[None, int, Sequence[int], np.ndarray]                   # class labels y, or None
 
 
-def reparameterize(mu, logvar, eps):
+def reparameterize(mu: Tensor, logvar: Tensor, eps: Tensor) -> Tensor:
     """(3): z = mu + exp(logvar / 2) * eps.  eps is a constant, so z is differentiable in mu and logvar only."""
     return mu + autograd.exp(0.5 * logvar) * eps
 
 
-def gaussian_kl(mu, logvar):
+def gaussian_kl(mu: Tensor, logvar: Tensor) -> Tensor:
     """(2): KL(N(mu, diag(exp(logvar))) || N(0, I)), summed over the last axis."""
     return -0.5 * (1 + logvar - mu * mu - autograd.exp(logvar)).sum(axis=-1)
 
 
-def log_normal(x, mean, logvar):
+def log_normal(x: Tensor, mean: Any, logvar: Tensor) -> Tensor:
     """log N(x; mean, diag(exp(logvar))), summed over the last axis (broadcasting)."""
     difference = x - mean
     return -0.5 * (LOG_2PI + logvar + difference * difference * autograd.exp(-logvar)).sum(axis=-1)
 
 
-def with_condition(h, c):
+def with_condition(h: Tensor, c: Optional[Tensor]) -> Tensor:
     """h (B, F) with the one-hot labels c (B, K) appended: (B, F + K); h itself when c is None."""
     return h if c is None else autograd.concatenate([h, c], axis=1)
 
@@ -190,12 +190,12 @@ class VAE(GenerativeModel):
         return self.likelihood == "bernoulli"
 
     # -- the pieces of (1) -------------------------------------------------------------------
-    def posterior(self, x, c=None):
+    def posterior(self, x: Tensor, c: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """q(z | x) (or q(z | x, y), c the one-hot labels (B, K)): (mu, logvar), each (B, Z)."""
         out = self.encoder(x, c)                                         # (B, 2Z)
         return out[:, :self.n_latent], out[:, self.n_latent:]
 
-    def log_likelihood(self, x, decoded):
+    def log_likelihood(self, x: Tensor, decoded: Tensor) -> Tensor:
         """log p(x | z) from the decoder output f(z): (4) or (5), summed over pixels -> (...,)."""
         if self.likelihood == "bernoulli":
             return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none").sum(axis=-1)   # (4)
@@ -203,7 +203,7 @@ class VAE(GenerativeModel):
         return -0.5 * (LOG_2PI + self.obs_logvar
                        + difference * difference * autograd.exp(-self.obs_logvar)).sum(axis=-1)  # (5)
 
-    def terms(self, x, eps=None, c=None):
+    def terms(self, x: Tensor, eps: Optional[Tensor] = None, c: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Per example: the reconstruction term -log p(x | z) at one z ~ q (3), and the KL (2)."""
         mu, logvar = self.posterior(x, c)                                # (B, Z), (B, Z)
         eps = autograd.randn_like(mu) if eps is None else eps            # noise, outside the graph
@@ -211,13 +211,15 @@ class VAE(GenerativeModel):
         reconstruction = -self.log_likelihood(x, self.decoder(z, c))     # (B,)
         return reconstruction, gaussian_kl(mu, logvar)                   # (B,), (B,)
 
-    def loss(self, x, eps=None, c=None):
+    def loss(self, x: Tensor, eps: Optional[Tensor] = None,
+             c: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """-(1) (or -(9)), averaged over the batch; returns (loss, reconstruction, kl) as scalar Tensors."""
         reconstruction, kl = self.terms(x, eps, c)
         reconstruction, kl = reconstruction.mean(), kl.mean()
         return reconstruction + kl, reconstruction, kl
 
-    def iwae_loss(self, x, k, eps=None, c=None):
+    def iwae_loss(self, x: Tensor, k: int, eps: Optional[Tensor] = None,
+                  c: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """-(6) with k reparameterized samples (3) per example, averaged over the batch (8); returns
         (loss, reconstruction, kl): the reconstruction term averaged over the k samples and the KL (2)
         are reported beside it, as in `loss`, though the objective is (6) alone.  eps: (B, k, Z) noise."""
@@ -228,7 +230,7 @@ class VAE(GenerativeModel):
         return loss, -log_px.mean(), kl.mean()
 
     # -- labels ------------------------------------------------------------------------------
-    def one_hot(self, y: Labels, n: int, where: str):
+    def one_hot(self, y: Labels, n: int, where: str) -> Optional[Any]:
         """The one-hot codes (n, K) of the labels y on the active device (an int stands for n equal
         labels), or None for a VAE without classes; a ValueError naming VAE.<where> for labels that
         are missing, unexpected, of the wrong length, not integers or outside [0, K)."""
@@ -318,7 +320,8 @@ class VAE(GenerativeModel):
                 out.append((autograd.logsumexp(log_w, axis=1) - math.log(k)).data)   # (6)
         return to_numpy(xp.concatenate(out))
 
-    def importance_terms(self, x, eps, c=None):
+    def importance_terms(self, x: Tensor, eps: Tensor,
+                         c: Optional[Tensor] = None) -> Tuple[Tensor, Tensor, Tensor]:
         """For z_i = (3) with noise eps (b, k, Z): log p(x | z_i) and log p(z_i) - log q(z_i | x), each
         (b, k), whose sum is the log importance weight log w_i of (6); and the KL (2), (b,)."""
         mu, logvar = self.posterior(x, c)                                 # (b, Z)
@@ -341,7 +344,7 @@ class VAE(GenerativeModel):
         return (log_px + log_ratio).data
 
     # -- encoding, decoding, sampling --------------------------------------------------------
-    def encode(self, X: Any, y: Labels = None):
+    def encode(self, X: Any, y: Labels = None) -> Tuple[np.ndarray, np.ndarray]:
         """The posterior q(z | x) (or q(z | x, y)): (mu, logvar), numpy arrays (n, Z) each.  Any real
         X of the right width is encoded (also gray images under a Bernoulli likelihood)."""
         X = self.check_data(X, where="encode", binary=False)
