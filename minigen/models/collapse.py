@@ -1,8 +1,12 @@
 """Model collapse from recursive training (Shumailov, Shumaylov, Zhao, Gal, Papernot and Anderson 2023,
-"The curse of recursion: training on generated data makes models forget").
+"The curse of recursion: training on generated data makes models forget"), and its avoidance by
+accumulating data (Gerstgrasser, Schaeffer, Dey, Rafailov et al. 2024, "Is model collapse inevitable?
+Breaking the curse of recursion by accumulating real and synthetic data").
 
 Procedure   model_0 = fit(D_0);   D_g = n_samples draws from model_{g-1},   model_g = fit(D_g)      (1)
             Each generation learns only from its predecessor's samples, never from the real data.
+Accumulate  model_g = fit(D_0 u D_1 u ... u D_g): the real data and every generation's samples     (1')
+            stay in the training set (data are added, never replaced).
 
 A 1-D Gaussian refit on M samples per generation with the unbiased variance:
 Fit         mu_g = mean(D_g),   sigma_g^2 = 1/(M - 1) sum_i (x_i - mu_g)^2                          (2)
@@ -28,12 +32,28 @@ EM          r_nk = w_k N(x_n; m_k, v_k) / sum_j w_j N(x_n; m_j, v_j)            
             v_k = sum_n r_nk (x_n - m_k)^2 / sum_n r_nk + floor                                    (8)
 Variance    Var[x] = sum_k w_k (v_k + m_k^2) - (sum_k w_k m_k)^2                                   (9)
 
-A VAE on digits follows (1) with the VAE's own fit and sample (decoder means); its collapse shows as
-falling total pixel variance and vanishing mass far from the data's mean.
+With accumulation (1') model_g is fit on N_g = (g + 1) M points.  Their sum of squares about the
+pooled mean is the old one, (N_{g-1} - 1) sigma_{g-1}^2, plus the new draws' own, plus the shift of
+the mean, N_{g-1} M / N_g (m_g - mu_{g-1})^2 with m_g - mu_{g-1} ~ N(0, sigma_{g-1}^2 / M); so
+Law'        sigma_g^2 / sigma_{g-1}^2 = R_g = (N_{g-1} - 1 + U_g + (N_{g-1} / N_g) V_g) / (N_g - 1),       (10)
+            U_g ~ chi^2_{M-1} and V_g ~ chi^2_1 independent of each other and of the past, and
+Log'        E[log sigma_g^2] = log sigma^2 + delta_M + sum_{h=1..g} E[log R_h]                            (11)
+            with E[log X] = int_0^inf (e^-t - E[e^-tX]) / t dt (Frullani), E[e^-tX] of X = a + U + c V being
+            e^-ta (1 + 2t)^-(M-1)/2 (1 + 2ct)^-1/2.  Expanding log R_h to second order,
+            E[log R_h] ~ -2 / (M (h + 1)^2) (half from E[R_h] = 1 - M / (N_h (N_h - 1)), half from the
+            curvature of log): the sum converges, so the expected log variance stays bounded, about
+            2 (pi^2/6 - 1) / M below generation 0's for ever, where replacing the data drifts it by
+            delta_M ~ -1/M every generation without end.  This is the Gaussian counterpart of
+            Gerstgrasser et al.'s linear-regression result (test error at most pi^2/6 times the first
+            model's under accumulation, growing linearly in g under replacement).
+
+A VAE on digits follows (1) or (1') with the VAE's own fit and sample (decoder means); its collapse
+shows as falling total pixel variance and vanishing mass far from the data's mean.
 """
-from typing import NamedTuple
+from typing import Any, Callable, List, NamedTuple, Sequence
 
 import numpy as np
+from scipy.integrate import quad
 from scipy.special import digamma, ndtr
 
 from .vae import VAE
@@ -41,14 +61,18 @@ from .vae import VAE
 SEED_RANGE = 2**31
 
 
-def recursive_training(fit, sample, data, generations, n_samples, seed=0):
+def recursive_training(fit: Callable[[Any, int], Any], sample: Callable[[Any, int, int], Any], data: Any,
+                       generations: int, n_samples: int, seed: int = 0, accumulate: bool = False) -> List[Any]:
     """(1): [model_0, ..., model_generations], where model_0 = fit(data, seed_0) and each later model is
-    fit on n_samples draws sample(previous_model, n_samples, seed_g).  fit(data, seed) -> model and
-    sample(model, n, seed) -> data are the caller's; all seeds come from one Generator seeded by `seed`."""
+    fit on n_samples draws sample(previous_model, n_samples, seed_g); with accumulate=True on those draws
+    appended to all the data before them, (1').  fit(data, seed) -> model and sample(model, n, seed) ->
+    data are the caller's (draws are joined along the first axis); all seeds come from one Generator
+    seeded by `seed`."""
     rng = np.random.default_rng(seed)
     models = [fit(data, int(rng.integers(SEED_RANGE)))]
     for _ in range(generations):
-        data = sample(models[-1], n_samples, int(rng.integers(SEED_RANGE)))
+        draws = sample(models[-1], n_samples, int(rng.integers(SEED_RANGE)))
+        data = np.concatenate([data, draws]) if accumulate else draws                        # (1') or (1)
         models.append(fit(data, int(rng.integers(SEED_RANGE))))
     return models
 
@@ -71,24 +95,42 @@ def sample_gaussian(model, n, seed):
     return model.mean + np.sqrt(model.variance) * noise
 
 
-def gaussian_collapse(generations, n_samples, n_chains=1, mean=0.0, std=1.0, seed=0):
-    """(1) for N(mean, std^2) refit by (2), n_chains independent chains at once: a list of
-    generations + 1 Gaussians, each holding (n_chains,) means and variances."""
+def gaussian_collapse(generations: int, n_samples: int, n_chains: int = 1, mean: float = 0.0, std: float = 1.0,
+                      seed: int = 0, accumulate: bool = False) -> List["Gaussian"]:
+    """(1), or (1') with accumulate=True, for N(mean, std^2) refit by (2), n_chains independent chains at
+    once: a list of generations + 1 Gaussians, each holding (n_chains,) means and variances."""
     rng = np.random.default_rng(seed)
     real = mean + std * rng.standard_normal((n_samples, n_chains))
     return recursive_training(fit_gaussian, sample_gaussian, real, generations, n_samples,
-                              seed=int(rng.integers(SEED_RANGE)))
+                              seed=int(rng.integers(SEED_RANGE)), accumulate=accumulate)
 
 
-def log_variance_drift(n_samples):
+def log_variance_drift(n_samples: int) -> float:
     """delta_M of (5): the exact expected change of log sigma^2 per generation (about -1/M)."""
     dof = n_samples - 1
     return float(digamma(dof / 2) - np.log(dof / 2))
 
 
-def expected_log_variance(generations, n_samples, variance=1.0):
-    """(5): E[log sigma_g^2] for g = 0..generations, with model_0 fit on M real draws."""
-    return np.log(variance) + (np.arange(generations + 1) + 1) * log_variance_drift(n_samples)
+def accumulated_log_variance_step(generation: int, n_samples: int) -> float:
+    """E[log R_g] of (10)-(11): the expected change of log sigma^2 at generation g >= 1 under (1')."""
+    before, after = generation * n_samples, (generation + 1) * n_samples             # N_{g-1}, N_g
+    a, c, dof = before - 1, before / after, n_samples - 1
+
+    def frullani(t):                                                                 # (e^-t - E e^-tX) / t
+        return (np.exp(-t) - np.exp(-t * a) * (1 + 2 * t) ** (-dof / 2) / np.sqrt(1 + 2 * c * t)) / t
+
+    log_x = quad(frullani, 0, 1)[0] + quad(frullani, 1, np.inf)[0]                   # E[log(a + U + c V)]
+    return float(log_x - np.log(after - 1))
+
+
+def expected_log_variance(generations: int, n_samples: int, variance: float = 1.0,
+                          accumulate: bool = False) -> np.ndarray:
+    """E[log sigma_g^2] for g = 0..generations, with model_0 fit on M real draws: (5) when each generation
+    replaces the data, (11) when they accumulate."""
+    if not accumulate:
+        return np.log(variance) + (np.arange(generations + 1) + 1) * log_variance_drift(n_samples)
+    steps = [accumulated_log_variance_step(g, n_samples) for g in range(1, generations + 1)]
+    return np.log(variance) + log_variance_drift(n_samples) + np.concatenate([[0.0], np.cumsum(steps)])
 
 
 def gaussian_tail_mass(model, width=2.0):
@@ -179,16 +221,20 @@ def mixture_collapse(data, generations, n_samples, n_components=3, seed=0):
 
 
 # -- a VAE on digits ---------------------------------------------------------------------------
-def vae_collapse(X, generations, n_samples, epochs=30, n_latent=8, hidden=(128,), seed=0):
-    """(1) for minigen's VAE: each generation is a fresh VAE fit on its predecessor's decoded means."""
+def vae_collapse(X: np.ndarray, generations: int, n_samples: int, epochs: int = 30, n_latent: int = 8,
+                 hidden: Sequence[int] = (128,), seed: int = 0, accumulate: bool = False) -> List[VAE]:
+    """(1), or (1') with accumulate=True, for minigen's VAE: each generation is a fresh VAE fit on its
+    predecessor's decoded means (joined to all earlier data under (1')).  Every generation makes the
+    same number of updates, `epochs` epochs' worth over len(X) examples (fewer epochs over more data),
+    so replacing and accumulating are compared at equal compute."""
     def fit(data, fit_seed):
         model = VAE(X.shape[1], n_latent, hidden=hidden, seed=fit_seed)
-        return model.fit(data, epochs=epochs, progress=False)
+        return model.fit(data, epochs=max(1, round(epochs * len(X) / len(data))), progress=False)
 
     def sample(model, n, sample_seed):
-        return model.sample(n, seed=sample_seed)
+        return model.sample(n, seed=sample_seed, mean=False)
 
-    return recursive_training(fit, sample, X, generations, n_samples, seed=seed)
+    return recursive_training(fit, sample, X, generations, n_samples, seed=seed, accumulate=accumulate)
 
 
 def total_variance(X):

@@ -161,14 +161,16 @@ class GPT(nn.Module):
         return self.head(self.ln_final(self.blocks(h)))                                   # (B, T, V)  (6)
 
 
-def _sample_token(logits, temperature, top_k, rng):
-    """One draw from softmax(logits / temperature) restricted to the top-k logits."""
+def _sample_tokens(logits, temperature, top_k, rng):
+    """One draw per row of logits (B, V) from softmax(logits / temperature), restricted to the row's
+    top-k logits, by inverting the cumulative distribution: (B,)."""
     logits = logits.astype(np.float64) / max(temperature, 1e-8)
-    if top_k is not None and top_k < len(logits):
-        cutoff = np.sort(logits)[-top_k]
+    if top_k is not None and top_k < logits.shape[1]:
+        cutoff = np.sort(logits, axis=1)[:, [-top_k]]                           # (B, 1)
         logits = np.where(logits < cutoff, -np.inf, logits)
-    probabilities = np.exp(logits - logits.max())
-    return rng.choice(len(logits), p=probabilities / probabilities.sum())
+    cumulative = np.cumsum(np.exp(logits - logits.max(axis=1, keepdims=True)), axis=1)   # (B, V)
+    uniform = rng.random((len(logits), 1)) * cumulative[:, -1:]                 # (B, 1)
+    return np.minimum((cumulative <= uniform).sum(axis=1), logits.shape[1] - 1)
 
 
 VOCABULARY = "\n" + "".join(chr(c) for c in range(32, 127))   # newline and printable ASCII
@@ -398,15 +400,24 @@ class CharTransformer(GenerativeModel):
     def generate(self, prompt: str, max_new_tokens: int, temperature: float = 1.0, top_k: Optional[int] = None,
                  seed: Optional[int] = None) -> str:
         """Continue `prompt` by sampling max_new_tokens characters (never the unknown token)."""
+        return self.generate_batch([prompt], max_new_tokens, temperature, top_k, seed)[0]
+
+    def generate_batch(self, prompts: Sequence[str], max_new_tokens: int, temperature: float = 1.0,
+                       top_k: Optional[int] = None, seed: Optional[int] = None) -> List[str]:
+        """One continuation of each prompt, all drawn together (the prompts must have one length; a
+        prompt may repeat, for several samples of it)."""
         rng = seeded_generator(seed)
-        tokens = list(self.encode(prompt)) or [NEWLINE]
-        first_new = len(tokens)
+        encoded = [list(self.encode(prompt)) or [NEWLINE] for prompt in prompts]
+        if len({len(prompt) for prompt in encoded}) != 1:
+            raise ValueError(f"{self.name}.generate_batch: expected prompts of one length, got "
+                             f"{sorted({len(prompt) for prompt in encoded})} characters")
+        tokens = np.array(encoded)                                                  # (B, T)
+        first_new = tokens.shape[1]
         with ag.no_grad():
             for _ in range(max_new_tokens):
-                context = np.array([tokens[-self.block_size:]])
-                logits = self.gpt(context).numpy()[0, -1, :UNKNOWN]      # never emit the unknown token
-                tokens.append(_sample_token(logits, temperature, top_k, rng))
-        return self.decode(tokens[first_new:])
+                logits = self.gpt(tokens[:, -self.block_size:]).numpy()[:, -1, :UNKNOWN]   # (B, V): never unknown
+                tokens = np.concatenate([tokens, _sample_tokens(logits, temperature, top_k, rng)[:, None]], axis=1)
+        return [self.decode(row[first_new:]) for row in tokens]
 
     def sample(self, n: int, seed: Optional[int] = None) -> str:
         """n characters generated from a newline."""

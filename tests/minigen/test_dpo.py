@@ -184,3 +184,27 @@ def test_text_is_checked_and_the_model_round_trips_through_save_and_load(tmp_pat
         assert twin.sample(20, seed=1) == model.sample(20, seed=1) and len(twin.sample(20, seed=1)) == 20
         assert twin.sequence_log_prob("some ", "text") == model.sequence_log_prob("some ", "text")
     assert CharTransformer.Defaults().steps == 3000
+
+
+def known_mass(model, prompt):
+    """The probability that the next character is not the unknown token (generation never emits it)."""
+    with autograd.no_grad():
+        return np.exp(model.completion_log_probs([(prompt, c) for c in VOCABULARY]).numpy().astype(np.float64)).sum()
+
+
+def test_batched_generation_draws_from_the_exact_conditionals():
+    """Two-character completions of one prompt, drawn together, against exp(8) renormalized at each
+    step to the known characters: chi-square over the completions drawn at least 50 times."""
+    model = tiny(seed=7, sharpen=4.0)
+    draws = 20000
+    completions, counts = np.unique(model.generate_batch(["(a"] * draws, 2, seed=0), return_counts=True)
+    with autograd.no_grad():
+        log_p = model.completion_log_probs([("(a", c) for c in completions]).numpy().astype(np.float64)
+    expected = draws * np.exp(log_p) / known_mass(model, "(a") / np.array([known_mass(model, "(a" + c[0])
+                                                                          for c in completions])
+    frequent = counts >= 50
+    chi_square = ((counts - expected) ** 2 / expected)[frequent].sum()
+    assert frequent.sum() > 5 and expected[frequent].sum() > 0.5 * draws
+    assert chi_square < frequent.sum() + 4 * np.sqrt(2 * frequent.sum())        # mean k, sd sqrt(2k)
+    with pytest.raises(ValueError, match="one length"):
+        model.generate_batch(["a", "bb"], 2)
