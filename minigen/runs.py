@@ -238,7 +238,7 @@ def load_run(run_dir):
 def _build(entry, info, run_dir):
     try:
         return entry.model_class(**info["config"])
-    except (TypeError, ValueError, OverflowError, MemoryError, RecursionError) as exc:
+    except (TypeError, ValueError, ArithmeticError, MemoryError, RecursionError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise RunError(f"{os.path.join(run_dir, RUN_FILE)}: its config does not build a {info['family']} "
                        f"model ({message})") from None

@@ -64,6 +64,8 @@ class GenerativeModel(nn.Module):
     def __init__(self, **config: Any) -> None:
         super().__init__()
         object.__setattr__(self, "config", dict(config))
+        if self.size_argument and config.get(self.size_argument) is not None:
+            check_sizes(self.name, **{self.size_argument: config[self.size_argument]})
         self.data_shape: Optional[Tuple[int, ...]] = self._shape_from_config()   # None: learned by fit
 
     @property
@@ -156,6 +158,15 @@ class GenerativeModel(nn.Module):
 def load(path: "os.PathLike[str] | str") -> GenerativeModel:
     """Any model written by `model.save(path)`, rebuilt as its own class."""
     return GenerativeModel.load(path)
+
+
+def check_sizes(who: str, **sizes: Any) -> None:
+    """Every size (an int, or a shape: a list or tuple of ints) is a positive integer; else a
+    ValueError naming the model and the argument."""
+    for name, size in sizes.items():
+        values = size if isinstance(size, (list, tuple)) else [size]
+        if not values or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1 for v in values):
+            raise ValueError(f"{who}: {name} must be a positive integer (or a shape of them), got {size!r}")
 
 
 def check_count(n: Any, who: str) -> int:

@@ -49,7 +49,7 @@ from autograd import Tensor, nn, optim
 from autograd.backend import default_device, to_device, to_numpy
 from autograd.nn import functional as F
 from minigen.models.autoencoder import check_codes
-from minigen.models.base import GenerativeModel
+from minigen.models.base import GenerativeModel, check_sizes
 from minigen.models.common import activation_layer, as_sizes, check_labels, mlp, seeded_generator, slerp
 from minigen.train import objective_step, train
 
@@ -165,6 +165,7 @@ class VAE(GenerativeModel):
         if n_classes is not None and (isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral)
                                       or n_classes < 2):
             raise ValueError(f"VAE: n_classes must be None or an integer of at least 2, not {n_classes!r}")
+        check_sizes("VAE", n_latent=n_latent, hidden=list(as_sizes(hidden)) or [1])
         hidden = as_sizes(hidden)
         n_classes = None if n_classes is None else int(n_classes)
         super().__init__(n_input=n_input, n_latent=n_latent, hidden=list(hidden), likelihood=likelihood,

@@ -98,7 +98,7 @@ def test_out_never_overwrites_what_the_user_had(capsys, tmp_path, vae_run):
 
 def test_an_empty_or_tiny_training_split_is_refused(capsys, tmp_path):
     one = write_idx(tmp_path / "one.idx", np.zeros((1, 8, 8)))
-    assert "rows" in one_line_error(capsys, ["train", "ddpm", "--data", str(one), "--steps", "5",
+    assert "examples" in one_line_error(capsys, ["train", "ddpm", "--data", str(one), "--steps", "5",
                                              "--out", str(tmp_path / "r")])
     with pytest.raises(ValueError, match="no rows"):
         VAE(64, 2).fit(np.zeros((0, 64), np.float32), epochs=1, progress=False)
