@@ -39,8 +39,8 @@ def exact_score_samplers(quick, out_dir):
     sde, scale = VPSDE(), 5.0                                         # the SDE runs on data / 5
 
     def noised_score(x, t):
-        signal, spread = sde.marginal(t)
-        return mixture_score(x, MEANS / scale * signal, WEIGHTS, (signal / scale) ** 2 + spread ** 2)
+        means, variance = sde.mixture_marginal(MEANS / scale, 1.0 / scale ** 2, t)   # p_t is a mixture too
+        return mixture_score(x, means, WEIGHTS, variance)
     noise = rng.standard_normal((n, 2)).astype(np.float32)
     by_sde = scale * sde.sample(noised_score, noise, "sde", 500, rng)[-1]
     by_ode = scale * sde.sample(noised_score, noise, "ode", 100, rng)[-1]
@@ -69,7 +69,7 @@ def trained_ncsn(quick, out_dir):
 
     def field(points):
         standardized = ((points - model.shift) / model.scale).astype(np.float32)
-        return model.score(standardized, middle)
+        return model.learned_score(standardized, middle)
     plots.vector_field(field, os.path.join(out_dir, "51_ncsn_score_field.png"), (-3, 3, -3, 3),
                        trajectories=[states[:, k] for k in range(5)],
                        title=f"learned score at sigma = {model.sigmas[middle]:.2f}, Langevin paths")

@@ -48,8 +48,8 @@ def add_label(embedding: Tensor, table: Optional[nn.Embedding], y) -> Tensor:
             raise ValueError("denoiser: labels given to a network built without n_classes")
         return embedding
     null = table.weight.shape[0] - 1
-    labels = np.full(embedding.shape[0], null) if y is None else y                       # (B,)
-    return embedding + table(labels)                                                               # (B, E)
+    labels = np.full(embedding.shape[0], null) if y is None else y                  # (B,)
+    return embedding + table(labels)                                                # (B, E)
 
 
 class MLPDenoiser(nn.Module):

@@ -165,7 +165,8 @@ class SDE:
 
     def ode_velocity(self, score: Score, x, t: float):
         """(6): f~(x, t) = c(t) x - 1/2 g(t)^2 s(x, t)."""
-        return x.dtype.type(self.drift_coefficient(t)) * x - x.dtype.type(0.5 * self.diffusion_squared(t)) * score(x, t)
+        c, half_g2 = x.dtype.type(self.drift_coefficient(t)), x.dtype.type(0.5 * self.diffusion_squared(t))
+        return c * x - half_g2 * score(x, t)
 
     def _heun_step(self, score, x, t, t_next):
         dt = x.dtype.type(t_next - t)                                               # negative

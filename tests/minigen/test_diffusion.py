@@ -11,7 +11,7 @@ import autograd
 from autograd import nn
 from minigen.models.denoisers import MLPDenoiser, UNetDenoiser, timestep_embedding
 from minigen.models.diffusion import DDPM, DDPMDefaults, VARIANCES, _log_normal_mass, grid_levels
-from minigen.models.score import mixture_score
+from minigen.models.score import mixture_log_density, mixture_score
 from minigen.models.sde import VPSDE
 
 MEANS = np.array([[2.0, 2.0], [-2.0, -2.0]])
@@ -305,6 +305,28 @@ def test_log_prob_is_minus_the_bound_on_the_data_grid(rng):
     assert model.score(X) == pytest.approx(float(model.log_prob(X).mean()))
     with pytest.raises(ValueError, match="DDPM.log_prob: .*grid of evenly spaced levels"):
         model.log_prob(X + 0.3)
+
+
+def test_ode_log_prob_with_the_exact_eps_recovers_a_gaussian_density():
+    mu, v = np.array([0.5, -1.0]), 0.3
+
+    class GaussianOracle(nn.Module):
+        """eps* = sqrt(1 - abar) (x - sqrt(abar) mu) / (abar v + 1 - abar), written with Tensors."""
+
+        def __init__(self, alphas_cumprod):
+            super().__init__()
+            self.alphas_cumprod = alphas_cumprod
+
+        def forward(self, x, t):
+            abar = float(np.interp(np.asarray(t, dtype=np.float64)[0], np.arange(len(self.alphas_cumprod)),
+                                   self.alphas_cumprod))
+            return (x - math.sqrt(abar) * mu) * (math.sqrt(1 - abar) / (abar * v + 1 - abar))
+    model = DDPM((2,))
+    model.denoiser = GaussianOracle(model.alphas_cumprod)
+    model.scale = np.asarray(2.0, dtype=np.float32)                    # data = 2 x (model coordinates)
+    x = (2 * mu + 2 * math.sqrt(v) * np.random.default_rng(0).standard_normal((30, 2))).astype(np.float32)
+    truth = mixture_log_density(x, 2 * mu[None], [1.0], 4 * v)
+    assert np.abs(model.ode_log_prob(x) - truth).max() < 0.05
 
 
 # -- errors ---------------------------------------------------------------------------------------
