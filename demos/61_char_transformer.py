@@ -1,6 +1,6 @@
 """A character-level transformer (the LLM slide at toy scale) on the Python language reference.
 
-Full mode trains the issue's configuration: 2 layers, 4 heads, 128-dimensional embeddings, a
+Full mode trains the default configuration: 2 layers, 4 heads, 128-dimensional embeddings, a
 128-character context, AdamW lr 1e-3, batch 32, 3,000 steps on text_corpus("train"), and reports
 held-out bits per character on text_corpus("valid") (target: at most 1.93; a PyTorch model of that
 shape reaches 1.83 in 265 s on 2 cores).  Quick mode trains a smaller model (64-dimensional, a
