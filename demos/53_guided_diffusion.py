@@ -11,7 +11,7 @@ Numbers: accuracy and digits_fd per w, the floor, the training time.  Full mode 
 default (8,000 updates) and samples 500 digits per w with 1,000 ancestral steps; quick mode trains
 600 updates and samples 200 digits per w with 20 DDIM steps.
 
-Expected wall time on a 2-core CPU: quick about 15 s; full about 3 minutes.
+Expected wall time on a 2-core CPU: quick about 10 s; full about 4 minutes (2 of them training).
 """
 import os
 import time

@@ -58,7 +58,7 @@ from autograd.tensor import Tensor
 from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import objective_step, train
-from .base import GenerativeModel
+from .base import GenerativeModel, check_sizes
 from .common import cosine_decay, seeded_generator, standardization
 from .denoisers import default_denoiser
 from .sde import VPSDE
@@ -154,10 +154,9 @@ class DDPM(GenerativeModel):
         data_shape = tuple(int(d) for d in np.atleast_1d(data_shape))
         if int(T) < 1:
             raise ValueError(f"DDPM: T must be at least 1, got {T}")
-        whole = isinstance(n_classes, (int, np.integer)) and not isinstance(n_classes, bool)
-        if n_classes is not None and not (whole and n_classes >= 1):
-            raise ValueError(f"DDPM: n_classes must be a positive integer or None, got {n_classes!r}")
-        n_classes = None if n_classes is None else int(n_classes)
+        if n_classes is not None:
+            check_sizes("DDPM", n_classes=n_classes)
+            n_classes = int(n_classes)
         super().__init__(data_shape=list(data_shape), T=int(T), schedule=schedule, seed=int(seed),
                          data_std=data_std, n_classes=n_classes)
         self.data_std, self.n_classes = data_std, n_classes
@@ -497,7 +496,7 @@ class DDPM(GenerativeModel):
         if np.abs(values - X * (levels - 1)).max() > 1e-4 or values.min() < 0 or values.max() > levels - 1:
             raise ValueError(f"DDPM.nll_bound: data are not on the grid of {levels} levels in [0, 1]")
         half_bin = 0.5 / (levels - 1) / float(self.scale)                           # in model coordinates
-        k = self._decoder_step(half_bin) if decoder_step is None else int(decoder_step)
+        k = self.decoder_step(levels) if decoder_step is None else int(decoder_step)
         x0 = self.standardize(X).astype(np.float64)
         generator = np.random.default_rng(seed)
         eps = self._host_eps(labels, batch_size)
@@ -520,7 +519,13 @@ class DDPM(GenerativeModel):
             return np.concatenate(chunks).astype(np.float64)
         return eps
 
+    def decoder_step(self, levels: int) -> int:
+        """k of (8'), 0-based, that the bound picks for data on a grid of `levels` values in [0, 1]."""
+        return self._decoder_step(0.5 / (levels - 1) / float(self.scale))
+
     def _decoder_step(self, half_bin):
+        """The last step whose noise, in x_0's units, sqrt((1 - abar_k) / abar_k), is under a third of
+        half a bin (`half_bin` in model coordinates)."""
         noise_in_x0 = np.sqrt((1 - self.alphas_cumprod) / self.alphas_cumprod)
         return max(int(np.searchsorted(noise_in_x0, half_bin / 3)) - 1, 0)
 

@@ -289,7 +289,8 @@ def test_bound_is_near_exact_for_a_point_mass_with_the_oracle():
     assert np.allclose(bound, terms["prior"] + terms["transitions"] + terms["decoder"])
     with pytest.raises(ValueError, match="grid of 2 levels"):
         model.nll_bound(X, levels=2)
-    assert model._decoder_step(half_bin=0.5 / 2 / 0.5) > 0             # wide bins: a later decoder (8')
+    assert model.decoder_step(levels=3) > 0                              # wide bins: a later decoder (8')
+    assert model.decoder_step(levels=256) == 0                           # fine bins: (8) itself
     one_step = model.nll_bound(X, levels=3, decoder_step=0)             # (8) itself
     assert np.all(one_step >= 0) and one_step.mean() < 0.05
 
