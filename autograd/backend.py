@@ -127,6 +127,21 @@ def kernel(name):
     return table[name]
 
 
+@contextlib.contextmanager
+def kernels_wrapped(wrap):
+    """Run a block with each kernel of the active backend replaced by wrap(kernel, compiled), where
+    `compiled` says whether it is the backend's own version rather than the NumPy reference (what
+    autograd.costs counts as one call)."""
+    table = _state["kernels"] if _state["kernels"] is not None else _load_kernels(get_backend())
+    references = _load_kernels("numpy")
+    _state["kernels"] = {name: wrap(function, function is not references.get(name))
+                         for name, function in table.items()}
+    try:
+        yield
+    finally:
+        _state["kernels"] = table
+
+
 def default_device():
     return "cuda" if _state["name"] == "cupy" else "cpu"
 
@@ -162,8 +177,9 @@ def to_device(array, device):
 
 
 def to_numpy(array):
-    """A NumPy array on the host (the package boundary)."""
-    return array.get() if device_of(array) == "cuda" else np.asarray(array)
+    """A NumPy array on the host (the package boundary).  An array with CuPy's `.get()` (a CuPy
+    array, or autograd.costs' stand-in for one) is copied back with it."""
+    return array.get() if hasattr(array, "get") and hasattr(array, "shape") else np.asarray(array)
 
 
 def _backend_from_environment():

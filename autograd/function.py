@@ -24,11 +24,11 @@ import heapq
 import itertools
 import weakref
 from collections.abc import Iterator, Sequence
-from typing import Any, Union, cast
+from typing import Any, Union
 
 import numpy as np
 
-from . import backend
+from . import backend, costs
 from .tensor import Array, Operand, Tensor, check_real
 
 # what a backward returns: one gradient per input (None where an input needs none)
@@ -46,7 +46,16 @@ _LIBRARY_SHAPE_ERRORS = ("broadcast", "core dimension", "aligned", "must match e
 
 _anomaly_mode = {"enabled": False, "in_backward": False}
 
+# True while detect_anomaly or autograd.costs.count_step is on: Function calls then take the watched
+# path (`_watched_call`), so the common path pays for neither.
+_watch = {"on": False}
+
 _recorded = itertools.count()     # numbers Functions in the order they join a graph
+
+
+def update_watch() -> None:
+    """Decide whether Function calls take the watched path (after a watcher starts or stops)."""
+    _watch["on"] = _anomaly_mode["enabled"] or costs.tally is not None
 
 
 @contextlib.contextmanager
@@ -55,10 +64,12 @@ def detect_anomaly(enabled: bool = True) -> Iterator[None]:
     that is not finite, naming the op and its input shapes.  Slow; for hunting a NaN."""
     previous = _anomaly_mode["enabled"]
     _anomaly_mode["enabled"] = enabled
+    update_watch()
     try:
         yield
     finally:
         _anomaly_mode["enabled"] = previous
+        update_watch()
 
 
 def _check_finite(function: Function, phase: str, outputs: Sequence[Array], arrays: Sequence[Array]) -> None:
@@ -92,16 +103,29 @@ def enable_grad() -> contextlib.AbstractContextManager[None]:
     return set_grad_enabled(True)
 
 
+_constants: dict[tuple[Any, ...], Tensor] = {}   # (value, its type, dtype, module) -> a 0-d constant
+_MAX_CONSTANTS = 1024
+
+
 def as_operand(value: Operand, like: Tensor) -> Tensor:
     """A Tensor for an op input: Tensors pass through; scalars and arrays become constants.
 
-    A Python scalar takes the dtype of the tensor it meets, so `x * 2` stays float32.
+    A Python scalar takes the dtype of the tensor it meets, so `x * 2` stays float32.  Scalar
+    constants are made once and reused (no op writes into its inputs): on CuPy each new one would
+    be a copy from the host.
     """
     if isinstance(value, Tensor):
         return value
-    xp = backend.array_module(like.data)
-    if isinstance(value, (int, float, bool)) and like.data.dtype.kind == "f":
-        return Tensor(xp.asarray(value, dtype=like.data.dtype))
+    data = like.data
+    xp = np if type(data) is np.ndarray else backend.array_module(data)
+    if isinstance(value, (int, float, bool)) and data.dtype.kind == "f":
+        key = (value, type(value), data.dtype, xp)
+        constant = _constants.get(key)
+        if constant is None:
+            if len(_constants) >= _MAX_CONSTANTS:
+                _constants.clear()
+            constant = _constants[key] = Tensor(xp.asarray(value, dtype=data.dtype))
+        return constant
     array = xp.asarray(value)
     check_real(array.dtype)
     return Tensor(array)
@@ -109,11 +133,6 @@ def as_operand(value: Operand, like: Tensor) -> Tensor:
 
 def _operands(inputs: tuple[Operand, ...]) -> Sequence[Tensor]:
     """Every input as a Tensor; constants take their dtype from the first Tensor among them."""
-    for x in inputs:
-        if not isinstance(x, Tensor):
-            break
-    else:
-        return cast("tuple[Tensor, ...]", inputs)        # the common case: nothing to convert
     like = next((x for x in inputs if isinstance(x, Tensor)), None)
     if like is None:
         like = Tensor(inputs[0])
@@ -136,27 +155,48 @@ class Function:
     freed: bool
 
     def __call__(self, *operands: Operand) -> Tensor:
-        inputs = _operands(operands)
-        arrays = [x.data for x in inputs]
+        for x in operands:
+            if not isinstance(x, Tensor):
+                operands = _operands(operands)
+                break
+        arrays = [x.data for x in operands]
         first = arrays[0]
-        self.xp = np if type(first) is np.ndarray else backend.array_module(first)
-        if len(arrays) > 1:
-            kind = type(first)
+        if type(first) is np.ndarray:
+            self.xp = np
             for a in arrays:
-                if type(a) is not kind:
+                if type(a) is not np.ndarray:
                     self._check_devices(arrays)
                     break
+        else:
+            self.xp = backend.array_module(first)
+            if len(arrays) > 1:
+                self._check_devices(arrays)
+        if _watch["on"]:
+            return self._watched_call(operands, arrays)
+        out = Tensor(self._forward(arrays))
+        if _grad_mode["enabled"]:
+            for x in operands:
+                if x.requires_grad:
+                    self._record(operands, out)
+                    break
+        return out
+
+    def _forward(self, arrays: Sequence[Array]) -> Array:
         try:
-            out = Tensor(self.forward(*arrays))
+            return self.forward(*arrays)
         except (ValueError, IndexError) as exc:
             raise self._shape_error(arrays, exc) from None
+
+    def _watched_call(self, inputs: Sequence[Tensor], arrays: list[Array]) -> Tensor:
+        """__call__ while a watcher is on: the step-cost counter sees the call and its arrays,
+        detect_anomaly checks the output."""
+        if costs.tally is not None:
+            arrays = costs.tally.function_called(arrays)
+        out = Tensor(self._forward(arrays))
         if _anomaly_mode["enabled"] and not _anomaly_mode["in_backward"]:
             _check_finite(self, "forward", [out.data], arrays)
-        if _grad_mode["enabled"]:
-            for x in inputs:
-                if x.requires_grad:
-                    self._record(inputs, out)
-                    break
+        if _grad_mode["enabled"] and any(x.requires_grad for x in inputs):
+            self._record(inputs, out)
         return out
 
     def _record(self, inputs: Sequence[Tensor], out: Tensor) -> None:
@@ -184,8 +224,7 @@ class Function:
         return type(exc)(f"{name}: shapes {listed} {self.shape_mismatch}")
 
     def _check_devices(self, arrays: Sequence[Array]) -> None:
-        kinds = {type(a).__module__.split(".")[0] for a in arrays}
-        if len(kinds) > 1:
+        if len({backend.device_of(a) for a in arrays}) > 1:
             devices = ", ".join(backend.device_of(a) for a in arrays)
             raise backend.BackendError(
                 f"{type(self).__name__}: inputs are on different devices ({devices}); "
@@ -221,20 +260,27 @@ class Function:
 
 def _unbroadcast(grad: Tensor, target: Tensor, function: Function) -> Tensor:
     """Sum `grad` down to `target`'s shape and dtype: broadcasting undone in one place."""
-    if grad.shape != target.shape:
+    grad_array, target_array = grad.data, target.data
+    if grad_array.shape != target_array.shape:
         from .ops.shape import sum_to
-        grad = sum_to(grad, target.shape)
-        if grad.shape != target.shape:
+        grad = sum_to(grad, target_array.shape)
+        if grad.shape != target_array.shape:
             raise RuntimeError(f"{type(function).__name__}.backward returned a gradient of shape "
                                f"{grad.shape} for an input of shape {target.shape}")
-    if grad.dtype != target.dtype and target.dtype.kind == "f":
-        grad = grad.astype(target.dtype)
+    if grad.data.dtype != target_array.dtype and target_array.dtype.kind == "f":
+        grad = grad.astype(target_array.dtype)
     return grad
 
 
-def _accumulate(store: dict[Any, Tensor], key: Any, grad: Tensor) -> None:
-    previous = store.get(key)
-    store[key] = grad if previous is None else previous + grad
+def _sum(previous: Tensor | None, grad: Tensor) -> Tensor:
+    """previous + grad (grad alone when there is no previous).  While the backward pass is recorded
+    (create_graph) the sum is an op; otherwise it is plain arithmetic on the arrays, since an op
+    would record nothing anyway."""
+    if previous is None:
+        return grad
+    if _grad_mode["enabled"]:
+        return previous + grad
+    return Tensor(previous.data + grad.data)
 
 
 def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Operand | None], retain_graph: bool = False,
@@ -248,11 +294,9 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Operand | Non
     """
     grads: dict[Function, Tensor] = {}    # gradient of each Function's output, complete once it is popped
     heap: list[tuple[int, int, Function]] = []
-    seen: set[int] = set()
 
     def push(function: Function) -> None:    # latest generation first; within one, latest recorded first
-        if id(function) not in seen:
-            seen.add(id(function))
+        if function not in grads:
             heapq.heappush(heap, (-function.generation, -function.sequence, function))
 
     wanted_leaves: dict[int, list[int]] = {}      # id of a wanted leaf or creator -> its positions
@@ -264,20 +308,23 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Operand | Non
 
     def deliver_leaf(leaf: Tensor, grad: Tensor) -> None:
         if inputs is None:
-            leaf.grad = grad if leaf.grad is None else leaf.grad + grad
+            leaf.grad = _sum(leaf.grad, grad)
         elif id(leaf) in wanted_leaves:
-            _accumulate(results, id(leaf), grad)
+            results[id(leaf)] = _sum(results.get(id(leaf)), grad)
+
+    def deliver(x: Tensor, grad: Tensor) -> None:
+        creator = x.creator
+        if creator is None:
+            deliver_leaf(x, grad)
+        else:
+            push(creator)
+            grads[creator] = _sum(grads.get(creator), grad)
 
     with set_grad_enabled(create_graph):
         for out, grad in zip(outputs, grad_outputs):
             if not out.requires_grad:
                 raise RuntimeError("element 0 of tensors does not require grad and has no grad_fn")
-            grad = _root_grad(out, grad)
-            if out.creator is None:
-                deliver_leaf(out, grad)
-                continue
-            _accumulate(grads, out.creator, grad)
-            push(out.creator)
+            deliver(out, _root_grad(out, grad))
 
         visited = []
         while heap:
@@ -285,18 +332,12 @@ def run_backward(outputs: Sequence[Tensor], grad_outputs: Sequence[Operand | Non
             if function.freed:
                 raise RuntimeError(FREED_MESSAGE)
             grad_output = grads.pop(function)
-            if id(function) in wanted_creators:
+            if wanted_creators and id(function) in wanted_creators:
                 results[id(function)] = grad_output
             input_grads = _call_backward(function, grad_output)
             for x, gx in zip(function.inputs, input_grads):
-                if gx is None or not x.requires_grad:
-                    continue
-                gx = _unbroadcast(gx, x, function)
-                if x.creator is None:
-                    deliver_leaf(x, gx)
-                else:
-                    _accumulate(grads, x.creator, gx)
-                    push(x.creator)
+                if gx is not None and x.requires_grad:
+                    deliver(x, _unbroadcast(gx, x, function))
             visited.append(function)
 
     if not retain_graph:

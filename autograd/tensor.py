@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 
 from . import backend
+from .costs import CountingArray
 
 if TYPE_CHECKING:
     from . import ops
@@ -164,7 +165,9 @@ class Tensor:
 
 
 def _is_device_array(data: Any) -> bool:
-    return type(data).__name__ == "ndarray" and type(data).__module__.startswith("cupy")
+    """A CuPy array, or the step-cost counter's stand-in for one (autograd/costs.py)."""
+    return (type(data).__name__ == "ndarray" and type(data).__module__.startswith("cupy")
+            or type(data) is CountingArray)
 
 
 def as_array(data: Any, dtype: Any = None, device: str | None = None) -> Array:
