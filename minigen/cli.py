@@ -101,6 +101,22 @@ def _load_data(name):
     return X_train, X_test
 
 
+def _load_for(entry, data_name):
+    """(train, test) for a family: arrays (or text), or (X, y) pairs for a class-conditional family."""
+    if not entry.labels:
+        return _load_data(data_name)
+    try:
+        train, test = datasets.load_named_labelled(data_name)
+    except (ValueError, OSError, ImportError) as exc:
+        raise UsageError(f"model {entry.name!r} learns from class labels: {str(exc).splitlines()[0]}") from None
+    return train, test
+
+
+def _inputs(part):
+    """The examples of a training or test part: X itself, or X of an (X, y) pair."""
+    return part[0] if isinstance(part, tuple) else part
+
+
 def _load_run(run_dir):
     try:
         return runs.load_run(run_dir)
@@ -183,10 +199,10 @@ def _checked_model(entry, X_train, options):
     return model
 
 
-def _fit(model, X_train, kwargs, run_dir):
+def _fit(model, train_part, kwargs, run_dir):
     """model.fit; Ctrl-C leaves the checkpoint (if the family writes one) and says how to resume."""
     try:
-        model.fit(X_train, **kwargs)
+        model.fit(*(train_part if isinstance(train_part, tuple) else (train_part,)), **kwargs)
     except KeyboardInterrupt as exc:
         checkpointed = os.path.isfile(os.path.join(run_dir, runs.CHECKPOINT_FILE))
         hint = f"; continue with: minigen train --resume {run_dir}" if checkpointed else ""
@@ -200,8 +216,8 @@ def train_run(entry, data_name, options, run_dir, argv=None, resume=False, data=
 
     run.json is written before training (status "training"), so an interrupted run can be resumed;
     the model is saved as soon as it is trained, and the metrics are added after the evaluation."""
-    X_train, X_test = data or _load_data(data_name)
-    model = model or _checked_model(entry, X_train, options)
+    X_train, X_test = data or _load_for(entry, data_name)
+    model = model or _checked_model(entry, _inputs(X_train), options)
     info = runs.provenance(entry.name, dict(model.config), data_name, options["seed"], argv)
     info.update(options={k: v for k, v in options.items() if k != "progress"}, status="training",
                 quick=bool(options.get("quick")))
@@ -244,11 +260,11 @@ def cmd_train(args, argv):
     _use_backend(args.backend)
     entry = _entry(args.model)
     data_name = args.data or entry.data
-    X_train, X_test = _load_data(data_name)
-    _check_compatible(entry, data_name, X_train)
+    X_train, X_test = _load_for(entry, data_name)
+    _check_compatible(entry, data_name, _inputs(X_train))
     options = {"seed": args.seed, "epochs": args.epochs, "steps": args.steps, "quick": args.quick,
                "data": data_name, "progress": not args.quiet}
-    model = _checked_model(entry, X_train, options)
+    model = _checked_model(entry, _inputs(X_train), options)
     _fit_kwargs(entry, model, options)                                    # --epochs / --steps it takes
     run_dir = args.out if args.out is not None else \
         os.path.join("runs", f"{entry.name}-{os.path.basename(data_name)}-seed{args.seed}")
@@ -275,7 +291,7 @@ def cmd_resume(args, argv):
     _use_backend(info.get("backend") if args.backend is None else args.backend)
     entry = _entry(info["family"])
     options = dict(info.get("options") or {}, progress=not args.quiet)
-    X_train, X_test = _load_data(info["data"])
+    X_train, X_test = _load_for(entry, info["data"])
     try:
         model = runs._build(entry, info, run_dir)
     except runs.RunError as exc:
@@ -363,7 +379,13 @@ def _sample_target(args, run_dir, is_text):
 
 def _sample_kwargs(model, args):
     kwargs = {}
-    for name, value in (("y", args.label), ("guidance", args.guidance)):
+    label = None
+    if args.label is not None:
+        try:
+            label = datasets.label_of(args.label)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    for name, value in (("y", label), ("guidance", args.guidance)):
         if value is None:
             continue
         if name not in inspect.signature(model.sample).parameters:
@@ -438,7 +460,7 @@ def cmd_eval(args, argv):
     entry, model, info = _load_run(args.run_dir)
     if entry.evaluate is None:
         raise UsageError(f"model {entry.name!r} has no evaluation metrics")
-    _, X_test = _load_data(info["data"])
+    _, X_test = _load_for(entry, info["data"])
     metrics = _finite_numbers(entry.evaluate(model, X_test))
     if info.get("quick"):
         metrics["quick_mode"] = "yes: a smoke test, not the family's result"
@@ -574,7 +596,7 @@ def build_parser():
     sample.add_argument("run_dir", metavar="RUN_DIR")
     sample.add_argument("--n", type=int, default=64, help="how many samples (characters for text)")
     sample.add_argument("--seed", type=int, default=0)
-    sample.add_argument("--label", type=int, help="the class to draw, for conditional models")
+    sample.add_argument("--label", help="the class to draw, for conditional models: 7 or a word (\"seven\")")
     sample.add_argument("--guidance", type=float, help="classifier-free guidance weight w")
     sample.add_argument("--out", help="FILE.png (a grid), FILE.npy / FILE.npz (the arrays), FILE.txt or - "
                                       "(text models); default RUN_DIR/samples.png or RUN_DIR/sample.txt")

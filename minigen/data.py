@@ -374,6 +374,34 @@ def _idx_pair(path):
     return X[order[n_test:]], X[order[:n_test]]
 
 
+LABELLED_SETS = {
+    "digits": lambda: (load_digits("train", return_labels=True), load_digits("test", return_labels=True)),
+    "digits-binary": lambda: (load_digits("train", binarize=True, return_labels=True),
+                              load_digits("test", binarize=True, return_labels=True)),
+    "mnist": lambda: (load_mnist("train", return_labels=True), load_mnist("test", return_labels=True)),
+    "mnist-binary": lambda: (load_mnist("train", binarize=True, return_labels=True),
+                             load_mnist("test", binarize=True, return_labels=True)),
+}
+LABEL_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def load_named_labelled(name: str) -> tuple:
+    """((X_train, y_train), (X_test, y_test)) for a data set with class labels (the digits, MNIST)."""
+    if name not in LABELLED_SETS:
+        raise ValueError(f"data set {name!r} has no class labels; use one of {', '.join(LABELLED_SETS)}")
+    return LABELLED_SETS[name]()
+
+
+def label_of(word: str) -> int:
+    """The digit class a prompt names: "7" or "seven" -> 7 (the text-to-image idea at toy scale)."""
+    word = word.strip().lower()
+    if word.isdigit():
+        return int(word)
+    if word in LABEL_WORDS:
+        return LABEL_WORDS.index(word)
+    raise ValueError(f"cannot read {word!r} as a digit class; use 0-9 or a word from zero to nine")
+
+
 def load_named(name: str) -> tuple:
     """(train, test) for a data-set name, or for the path of an IDX file."""
     if name in DATA_SETS:

@@ -10,7 +10,8 @@ The registry imports the models; the models never import the registry.  One Entr
     fit_kwargs(args) -> dict             keyword arguments for model.fit from command-line options;
                                          --epochs / --steps given on the command line override them,
                                          and seed / progress are added when fit accepts them
-    evaluate(model, X_test) -> dict      the family's metrics (numbers), for `minigen eval`
+    evaluate(model, X_test) -> dict      the family's metrics (numbers), for `minigen eval`; a family
+                                         with labels=True is fit on (X, y) and evaluated on (X, y)
     likelihood(model, X_test) -> list    rows (label, kind, nll_nats) for the likelihood table, where
                                          kind is "exact", "AIS", "IWAE" or "bound"; None if intractable
 """
@@ -40,6 +41,7 @@ class Entry:
     description: str = ""
     cpu_time: str = ""                       # measured wall time of a full default run on 2 cores
     table_data: tuple = ("digits-binary", "mnist-binary")    # the likelihood tables it has a row in
+    labels: bool = False                     # class-conditional: fit(X, y); evaluate gets (X_test, y_test)
 
 
 def register(entry: Entry) -> Entry:
@@ -301,6 +303,37 @@ register(Entry(name="ncsn", model_class=NCSN, data="8gaussians",
                build=lambda shape, args: NCSN(shape, seed=_seed(args)),
                fit_kwargs=_steps_when_quick(300), evaluate=_sample_mmd,
                description="noise-conditional score network (Song and Ermon 2019) with annealed Langevin dynamics"))
+
+
+# -- class-conditional generation (text-to-image at toy scale) ------------------------------------
+N_CLASSES = 10
+
+
+def _class_fidelity(model, test, guidance=None):
+    """Samples drawn for every class, read back by the fixed digits / MNIST classifier: the fraction
+    read as the class asked for, and the Frechet distance of all of them with its floor."""
+    X_test, _ = test
+    data_dim = X_test.shape[1]
+    labels = np.repeat(np.arange(N_CLASSES), 50)
+    kwargs = {} if guidance is None else {"guidance": guidance}
+    samples = np.asarray(model.sample(len(labels), y=labels, seed=1, **kwargs)).reshape(len(labels), -1)
+    data_name = "digits" if data_dim == 64 else "mnist"
+    results = {"class_accuracy": float(metrics.classifier_accuracy(data=data_name, images=samples, labels=labels))}
+    results.update(image_quality(samples, data_dim))
+    return results
+
+
+register(Entry(name="cvae", model_class=VAE, data="digits-binary", labels=True,
+               build=lambda shape, args: VAE(_flat(shape), VAE_LATENT, n_classes=N_CLASSES, seed=_seed(args)),
+               fit_kwargs=lambda args: {"epochs": args.get("epochs") or (20 if args.get("quick") else None),
+                                        "seed": args.get("seed")},
+               evaluate=_class_fidelity, table_data=(),
+               description="class-conditional VAE: one-hot labels into encoder and decoder; sample --label 7"))
+register(Entry(name="guided-ddpm", model_class=DDPM, data="digits", labels=True,
+               build=lambda shape, args: DDPM(shape, n_classes=N_CLASSES, seed=_seed(args)),
+               fit_kwargs=_steps_when_quick(300), evaluate=lambda model, test: _class_fidelity(model, test, 2.0),
+               table_data=(),
+               description="class-conditional DDPM with classifier-free guidance; sample --label seven --guidance 2"))
 
 
 # -- autoregressive models and the mixture ---------------------------------------------------------
