@@ -2,35 +2,113 @@
 
 Every function takes NumPy arrays (or anything np.asarray accepts), writes one small PNG to `path`
 through a temporary file in the same folder, closes its figure, and returns the path.
-Images are drawn with values clipped to [0, 1] (map tanh outputs in [-1, 1] back first).
+
+One look for every figure: the matplotlib settings in STYLE apply while a function draws (and
+only then). Axes carry their quantities and units; legends sit outside the axes, on the right,
+so they never cover data. `model=` and `dataset=` put the model and the data into the title
+("DDPM on 8gaussians: ..."), unless the title names them already.
+
+Images are drawn on one fixed value range for the whole figure, [0, 1] unless `value_range` says
+otherwise (map tanh outputs in [-1, 1] back first), never rescaled image by image.
+
+The title, and a longer `caption=` when given, are also written into the PNG's text chunks
+("Title", "Description"): the demo gallery (minigen.demo) reads its captions from there.
 """
+import functools
 import math
 import os
 import tempfile
+import textwrap
+from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import matplotlib
+import numpy as np
+from numpy.typing import ArrayLike
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
-import numpy as np  # noqa: E402
 
-from autograd.serialize import atomic_file
+from autograd.serialize import atomic_file  # noqa: E402
+
+PathLike = Union[str, "os.PathLike[str]"]
+Range = Tuple[float, float]
 
 DPI = 100
 GRID_POINTS = 120
+TITLE_SIZE = 12
+STYLE = {
+    "font.size": 11,
+    "figure.titlesize": TITLE_SIZE,
+    "axes.titlesize": TITLE_SIZE,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 9.5,
+    "ytick.labelsize": 9.5,
+    "legend.fontsize": 9,
+    "legend.framealpha": 0.9,
+    "legend.edgecolor": "0.8",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.4,
+    "image.interpolation": "nearest",
+}
+XY_LABELS = ("x1", "x2")
 
 
-def _save(figure, path, title=None):
+def _styled(draw: Callable) -> Callable:
+    """Run a drawing function under STYLE (matplotlib's global settings are left as they were)."""
+    @functools.wraps(draw)
+    def styled(*args, **kwargs):
+        with matplotlib.rc_context(STYLE):
+            return draw(*args, **kwargs)
+    return styled
+
+
+def _heading(title=None, model=None, dataset=None):
+    """The figure's title, "model on dataset: title", leaving out a name the title already holds."""
+    named = [name for name in (model, dataset) if name and name.lower() not in (title or "").lower()]
+    return ": ".join(part for part in (" on ".join(named), title) if part) or None
+
+
+def _wrapped(title, width_inches):
+    """The title broken into lines about as wide as `width_inches` (about 0.55 em a character)."""
+    characters = int(width_inches * 72 / (0.55 * TITLE_SIZE))
+    return textwrap.fill(title, width=max(24, characters))
+
+
+def _place_title(figure, title):
+    """The title right above the (first) axes, or above the figure when it has none; long titles
+    wrap and grow upwards, and the tight bounding box of the saved figure holds them."""
+    if not figure.axes:
+        figure.suptitle(_wrapped(title, figure.get_figwidth()))
+        return
+    axis = figure.axes[0]
+    axis.set_title(_wrapped(title, max(axis.get_position().width * figure.get_figwidth(), 3.0)))
+
+
+def _save(figure, path, title=None, caption=None):
     """Write `figure` to `path` as a PNG via a temporary file and a rename; close it; return path."""
     if title:
-        figure.suptitle(title, fontsize=10)
+        _place_title(figure, title)
+    metadata = {key: text for key, text in (("Title", title), ("Description", caption)) if text}
     path = os.fspath(path)
     try:
         with atomic_file(path, "wb") as file:
-            figure.savefig(file, format="png", dpi=DPI, bbox_inches="tight")
+            figure.savefig(file, format="png", dpi=DPI, bbox_inches="tight", metadata=metadata)
     finally:
         plt.close(figure)
     return path
+
+
+def _legend(axis, marker_area=None):
+    """The legend outside the axes, to the right of them, so it covers no data; scatter markers
+    drawn at `marker_area` (points^2) there when given, however small they are in the plot."""
+    if not axis.get_legend_handles_labels()[0]:
+        return
+    legend = axis.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    for handle in legend.legend_handles if marker_area else []:
+        if hasattr(handle, "set_sizes"):
+            handle.set_sizes([marker_area])
 
 
 def _as_images(images, shape=None):
@@ -48,88 +126,186 @@ def _as_images(images, shape=None):
     return images.reshape(len(images), side, side)
 
 
-def _tile(images, nrow):
-    """One mosaic (rows*H + gaps, nrow*W + gaps) of images, with a one-pixel light grey gap."""
+def _tile(images, nrow, gap=0.3):
+    """One mosaic (rows*H + gaps, nrow*W + gaps) of images, with a one-pixel gap of value `gap`."""
     n, height, width = images.shape
     rows = math.ceil(n / nrow)
-    mosaic = np.full((rows * (height + 1) - 1, nrow * (width + 1) - 1), 0.3)
+    mosaic = np.full((rows * (height + 1) - 1, nrow * (width + 1) - 1), gap)
     for i, image in enumerate(images):
         top, left = (i // nrow) * (height + 1), (i % nrow) * (width + 1)
         mosaic[top:top + height, left:left + width] = image
     return mosaic
 
 
-def _figure_for(mosaic, scale=0.06):
+def _checked_range(value_range, where):
+    low, high = (float(value) for value in value_range)
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{where}: value_range must be two finite numbers, low < high; got {value_range}")
+    return low, high
+
+
+def _mosaic_figure(images, nrow, value_range, scale=0.06):
+    """A figure of the tiled images, all drawn on one value range (low = white, high = black)."""
+    low, high = value_range
+    mosaic = _tile(images, nrow, gap=low + 0.3 * (high - low))
     height, width = mosaic.shape
     figure, axis = plt.subplots(figsize=(max(2.0, width * scale), max(2.0, height * scale)))
-    axis.imshow(np.clip(mosaic, 0, 1), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    axis.imshow(np.clip(mosaic, low, high), cmap="gray_r", vmin=low, vmax=high)
     axis.set_axis_off()
-    return figure
+    return figure, axis
 
 
-def image_grid(images, path, nrow=None, title=None, shape=None):
-    """A grid of images (n, D) with D square, or (n, H, W); values in [0, 1]."""
+def _label_columns(axis, labels, image_width, axis_label=None):
+    """Write labels[j] under column j of a mosaic of images `image_width` pixels wide."""
+    centers = np.arange(len(labels)) * (image_width + 1) + (image_width - 1) / 2
+    axis.set_axis_on()
+    axis.set_xticks(centers, [str(label) for label in labels])
+    axis.set_yticks([])
+    axis.tick_params(length=0, labelsize=STYLE["xtick.labelsize"])
+    for spine in axis.spines.values():
+        spine.set_visible(False)
+    if axis_label:
+        axis.set_xlabel(axis_label)
+
+
+@_styled
+def image_grid(images: ArrayLike, path: PathLike, nrow: Optional[int] = None, title: Optional[str] = None,
+               shape: Optional[Tuple[int, int]] = None, *, value_range: Range = (0.0, 1.0),
+               model: Optional[str] = None, dataset: Optional[str] = None,
+               caption: Optional[str] = None) -> str:
+    """A grid of images (n, D) with D square, or (n, H, W), drawn on value_range (default [0, 1])."""
     images = _as_images(images, shape)
     if len(images) == 0:
         raise ValueError("image_grid: no images to draw")
     nrow = nrow or math.ceil(math.sqrt(len(images)))
-    return _save(_figure_for(_tile(images, nrow)), path, title)
+    figure, _ = _mosaic_figure(images, nrow, _checked_range(value_range, "image_grid"))
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def interpolation_strip(rows, path, shape=None, title=None):
-    """Rows of images (r, steps, D) or a list of (steps, D): one interpolation per row."""
+@_styled
+def interpolation_strip(rows: Sequence[ArrayLike], path: PathLike, shape: Optional[Tuple[int, int]] = None,
+                        title: Optional[str] = None, *, value_range: Range = (0.0, 1.0),
+                        column_labels: Optional[Sequence] = None, column_axis_label: Optional[str] = None,
+                        model: Optional[str] = None, dataset: Optional[str] = None,
+                        caption: Optional[str] = None) -> str:
+    """Rows of images (r, steps, D) or a list of (steps, D): one interpolation per row.
+
+    column_labels: one label per column, written under it (with column_axis_label beneath).
+    """
     rows = [np.asarray(row) for row in rows]
     steps = len(rows[0])
+    if column_labels is not None and len(column_labels) != steps:
+        raise ValueError(f"interpolation_strip: {len(column_labels)} column labels for {steps} columns")
     images = np.concatenate([_as_images(row, shape) for row in rows])
-    return _save(_figure_for(_tile(images, steps)), path, title)
+    figure, axis = _mosaic_figure(images, steps, _checked_range(value_range, "interpolation_strip"))
+    if column_labels is not None:
+        _label_columns(axis, column_labels, images.shape[2], column_axis_label)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def chain_strip(chain, path, shape=None, title=None):
+@_styled
+def chain_strip(chain: ArrayLike, path: PathLike, shape: Optional[Tuple[int, int]] = None,
+                title: Optional[str] = None, *, value_range: Range = (0.0, 1.0),
+                column_labels: Optional[Sequence] = None, column_axis_label: Optional[str] = None,
+                model: Optional[str] = None, dataset: Optional[str] = None,
+                caption: Optional[str] = None) -> str:
     """A Markov chain (steps, n, D): one column per step, one row per chain."""
     chain = np.asarray(chain)
     if chain.ndim != 3:
         raise ValueError(f"chain_strip: chain must be (steps, n, D), got shape {chain.shape}")
     per_chain = chain.transpose(1, 0, 2)                                 # (n, steps, D)
-    return interpolation_strip(list(per_chain), path, shape=shape, title=title)
+    return interpolation_strip(list(per_chain), path, shape=shape, title=title, value_range=value_range,
+                               column_labels=column_labels, column_axis_label=column_axis_label,
+                               model=model, dataset=dataset, caption=caption)
 
 
-def loss_curves(history, path, title=None):
-    """Each named series of `history` (name -> list of numbers) against its index."""
+@_styled
+def forward_process(states: ArrayLike, times: Sequence[float], path: PathLike,
+                    shape: Optional[Tuple[int, int]] = None, title: Optional[str] = None, *,
+                    value_range: Optional[Range] = None, model: Optional[str] = None,
+                    dataset: Optional[str] = None, caption: Optional[str] = None) -> str:
+    """The noising process x_t ~ q(x_t | x_0): states (len(times), n, D), one column per t (written
+    under it), one row per x_0.
+
+    Every column is drawn on one value range, by default the range of x_0 (the data's scale), so
+    the late columns show the noise the process ends in rather than a rescaled image.
+    """
+    states = np.asarray(states, dtype=np.float64)
+    if states.ndim != 3 or len(states) != len(times):
+        raise ValueError(f"forward_process: states must be (len(times), n, D) = ({len(times)}, n, D), "
+                         f"got shape {states.shape}")
+    if value_range is None:
+        value_range = (states[0].min(), states[0].max())
+    return chain_strip(states, path, shape, title or "forward process q(x_t | x_0)",
+                       value_range=_checked_range(value_range, "forward_process"),
+                       column_labels=[f"{t:g}" for t in times], column_axis_label="diffusion step t",
+                       model=model, dataset=dataset, caption=caption)
+
+
+def _loss_axis_label(names, units):
+    """The y label of loss curves: the loss names (or "loss" when there are many), with units."""
+    label = ", ".join(names) if 0 < len(names) <= 3 else "loss"
+    return f"{label} ({units})" if units else label
+
+
+@_styled
+def loss_curves(history: Mapping[str, Sequence[float]], path: PathLike, title: Optional[str] = None, *,
+                steps: Optional[int] = None, units: Optional[str] = None, logy: bool = False,
+                model: Optional[str] = None, dataset: Optional[str] = None,
+                caption: Optional[str] = None) -> str:
+    """Each named series of `history` (loss name -> values logged at even intervals) over training.
+
+    Series of different lengths (losses every few steps, validation every epoch) share one axis:
+    record i of n sits at the end of its interval, (i + 1) / n of the way through training, in
+    training steps when `steps` (the steps trained) is given. `units` goes on the y axis.
+    """
+    series = {name: np.asarray(values, dtype=np.float64) for name, values in history.items() if len(values)}
     figure, axis = plt.subplots(figsize=(5, 3.2))
-    for name, values in history.items():
-        values = np.asarray(values, dtype=np.float64)
-        if values.size:
-            axis.plot(np.arange(1, values.size + 1), values, label=name, linewidth=1)
-    axis.set_xlabel("record")
-    axis.set_ylabel("value")
-    if history:
-        axis.legend(fontsize=8)
-    axis.grid(alpha=0.3)
-    return _save(figure, path, title)
+    for name, values in series.items():
+        progress = np.arange(1, values.size + 1) / values.size           # end of each logging interval
+        axis.plot(progress * (steps or 1), values, label=name, marker="o" if values.size <= 20 else None,
+                  markersize=3)
+    axis.set_xlabel("training step" if steps else "fraction of training")
+    axis.set_ylabel(_loss_axis_label(list(series), units))
+    axis.set_yscale("log" if logy else "linear")
+    axis.grid(True)
+    if len(series) > 1:
+        _legend(axis)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def _square_axis(extent=None):
+def _square_axis(extent=None, axis_labels=XY_LABELS):
     figure, axis = plt.subplots(figsize=(4, 4))
     if extent is not None:
         axis.set_xlim(extent[0], extent[1])
         axis.set_ylim(extent[2], extent[3])
     axis.set_aspect("equal")
+    axis.set_xlabel(axis_labels[0])
+    axis.set_ylabel(axis_labels[1])
     return figure, axis
 
 
-def scatter_2d(samples, path, data=None, centers=None, title=None):
-    """Model samples (n, 2) over the data (grey) and the mixture centers (red crosses)."""
+@_styled
+def scatter_2d(samples: ArrayLike, path: PathLike, data: Optional[ArrayLike] = None,
+               centers: Optional[ArrayLike] = None, title: Optional[str] = None, *,
+               model: Optional[str] = None, dataset: Optional[str] = None,
+               axis_labels: Tuple[str, str] = XY_LABELS, caption: Optional[str] = None) -> str:
+    """Model samples (n, 2) over the data (grey) and the mixture centers (red crosses).
+
+    The title (and the samples' legend entry) name the model when `model` is given.
+    """
     samples = np.asarray(samples)
-    figure, axis = _square_axis()
+    figure, axis = _square_axis(axis_labels=axis_labels)
     if data is not None:
         data = np.asarray(data)
-        axis.scatter(data[:, 0], data[:, 1], s=2, c="0.7", label="data")
-    axis.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:blue", label="samples")
+        axis.scatter(data[:, 0], data[:, 1], s=2, c="0.7", label=f"{dataset} data" if dataset else "data")
+    axis.scatter(samples[:, 0], samples[:, 1], s=2, c="tab:blue",
+                 label=f"{model} samples" if model else "samples")
     if centers is not None:
         centers = np.asarray(centers)
         axis.scatter(centers[:, 0], centers[:, 1], s=30, c="tab:red", marker="x", label="modes")
-    axis.legend(fontsize=7, markerscale=3, loc="upper right")
-    return _save(figure, path, title)
+    _legend(axis, marker_area=20)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
 def _grid(extent, points=GRID_POINTS):
@@ -139,51 +315,71 @@ def _grid(extent, points=GRID_POINTS):
     return gx, gy, np.stack([gx.ravel(), gy.ravel()], axis=1)
 
 
-def density_2d(log_density, path, extent, samples=None, title=None):
-    """exp(log_density) on a grid over extent (xmin, xmax, ymin, ymax); optional samples on top."""
+@_styled
+def density_2d(log_density: Callable[[np.ndarray], ArrayLike], path: PathLike, extent: Sequence[float],
+               samples: Optional[ArrayLike] = None, title: Optional[str] = None, *,
+               model: Optional[str] = None, dataset: Optional[str] = None,
+               axis_labels: Tuple[str, str] = XY_LABELS, caption: Optional[str] = None) -> str:
+    """exp(log_density) on a grid over extent (xmin, xmax, ymin, ymax), relative to its maximum;
+    optional samples on top."""
     gx, gy, points = _grid(extent)
     log_values = np.asarray(log_density(points), dtype=np.float64).reshape(gx.shape)
     density = np.exp(log_values - log_values.max())
-    figure, axis = _square_axis(extent)
-    axis.imshow(density, origin="lower", extent=extent, cmap="viridis", aspect="equal")
+    figure, axis = _square_axis(extent, axis_labels)
+    image = axis.imshow(density, origin="lower", extent=extent, cmap="viridis", aspect="equal",
+                        interpolation="bilinear")
+    figure.colorbar(image, ax=axis, shrink=0.8, label="p(x) / max p(x)")
     if samples is not None:
         samples = np.asarray(samples)
         axis.scatter(samples[:, 0], samples[:, 1], s=1, c="white", alpha=0.5)
-    return _save(figure, path, title)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def vector_field(field_fn, path, extent, trajectories=None, title=None):
-    """Arrows of field_fn((m, 2)) -> (m, 2) over extent, and trajectories (each (steps, 2)) on top."""
+@_styled
+def vector_field(field_fn: Callable[[np.ndarray], ArrayLike], path: PathLike, extent: Sequence[float],
+                 trajectories: Optional[Sequence[ArrayLike]] = None, title: Optional[str] = None, *,
+                 model: Optional[str] = None, dataset: Optional[str] = None,
+                 axis_labels: Tuple[str, str] = XY_LABELS, caption: Optional[str] = None) -> str:
+    """Arrows of field_fn((m, 2)) -> (m, 2) over extent, and trajectories (each (steps, 2)) on top,
+    each starting at a black dot."""
     gx, gy, points = _grid(extent, points=17)
     field = np.asarray(field_fn(points), dtype=np.float64)
-    figure, axis = _square_axis(extent)
+    figure, axis = _square_axis(extent, axis_labels)
     axis.quiver(gx, gy, field[:, 0].reshape(gx.shape), field[:, 1].reshape(gx.shape),
                 color="0.5", angles="xy")
     for trajectory in trajectories or []:
         trajectory = np.asarray(trajectory)
         axis.plot(trajectory[:, 0], trajectory[:, 1], linewidth=1.2)
         axis.plot(trajectory[0, 0], trajectory[0, 1], "o", markersize=4, color="black")
-    return _save(figure, path, title)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def line_plot(x, curves, path, xlabel, ylabel, title=None, logx=False, logy=False, hlines=None):
-    """Named curves (name -> y values over x) with optional reference lines (name -> y)."""
+@_styled
+def line_plot(x: ArrayLike, curves: Mapping[str, ArrayLike], path: PathLike, xlabel: str, ylabel: str,
+              title: Optional[str] = None, logx: bool = False, logy: bool = False,
+              hlines: Optional[Mapping[str, float]] = None, *, model: Optional[str] = None,
+              dataset: Optional[str] = None, caption: Optional[str] = None) -> str:
+    """Named curves (name -> y values over x) with optional dashed reference lines (name -> y),
+    all named in the legend."""
     figure, axis = plt.subplots(figsize=(5, 3.2))
     for name, values in curves.items():
-        axis.plot(x, values, marker="o", markersize=3, linewidth=1, label=name)
-    for name, level in (hlines or {}).items():
-        axis.axhline(level, linestyle="--", linewidth=1, color="0.4")
-        axis.annotate(name, (axis.get_xlim()[0], level), fontsize=7, va="bottom")
+        axis.plot(x, values, marker="o", markersize=3, label=name)
+    for (name, level), style in zip((hlines or {}).items(), ["--", ":", "-.", (0, (5, 5))] * 8):
+        axis.axhline(level, linestyle=style, linewidth=1.2, color="0.35", label=name)
     axis.set_xscale("log" if logx else "linear")
     axis.set_yscale("log" if logy else "linear")
     axis.set_xlabel(xlabel)
     axis.set_ylabel(ylabel)
-    axis.legend(fontsize=8)
-    axis.grid(alpha=0.3)
-    return _save(figure, path, title)
+    axis.grid(True)
+    _legend(axis)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def decision_boundary(predict_fn, X, y, path, title=None):
+@_styled
+def decision_boundary(predict_fn: Callable[[np.ndarray], ArrayLike], X: ArrayLike, y: ArrayLike,
+                      path: PathLike, title: Optional[str] = None, *, model: Optional[str] = None,
+                      dataset: Optional[str] = None, axis_labels: Tuple[str, str] = XY_LABELS,
+                      caption: Optional[str] = None) -> str:
     """Regions of predict_fn((m, 2)) -> labels over the 2-D points X, coloured by their labels y."""
     X, y = np.asarray(X), np.asarray(y)
     margin = 0.1 * (X.max(axis=0) - X.min(axis=0)) + 1e-6
@@ -191,14 +387,21 @@ def decision_boundary(predict_fn, X, y, path, title=None):
               X[:, 1].min() - margin[1], X[:, 1].max() + margin[1])
     gx, gy, points = _grid(extent)
     regions = np.asarray(predict_fn(points)).reshape(gx.shape)
-    figure, axis = _square_axis(extent)
+    figure, axis = _square_axis(extent, axis_labels)
     axis.set_aspect("auto")
     axis.contourf(gx, gy, regions, alpha=0.3, cmap="tab10", vmin=0, vmax=9)
-    axis.scatter(X[:, 0], X[:, 1], c=y, s=8, cmap="tab10", vmin=0, vmax=9, edgecolors="k", linewidths=0.2)
-    return _save(figure, path, title)
+    for label in np.unique(y):
+        members = X[y == label]
+        axis.scatter(members[:, 0], members[:, 1], s=8, color=plt.cm.tab10(int(label) % 10),
+                     edgecolors="k", linewidths=0.2, label=f"class {label}")
+    _legend(axis, marker_area=20)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def bar_comparison(labels, bars, path, ylabel, title=None):
+@_styled
+def bar_comparison(labels: Sequence[str], bars: Mapping[str, ArrayLike], path: PathLike, ylabel: str,
+                   title: Optional[str] = None, *, xlabel: Optional[str] = None, model: Optional[str] = None,
+                   dataset: Optional[str] = None, caption: Optional[str] = None) -> str:
     """Grouped bars: one group per label, one bar per named series (name -> values over labels)."""
     width = 0.8 / max(1, len(bars))
     positions = np.arange(len(labels))
@@ -206,22 +409,26 @@ def bar_comparison(labels, bars, path, ylabel, title=None):
     for i, (name, values) in enumerate(bars.items()):
         axis.bar(positions + (i - (len(bars) - 1) / 2) * width, values, width, label=name)
     axis.set_xticks(positions)
-    axis.set_xticklabels(labels, rotation=90 if len(labels) > 8 else 0, fontsize=7)
+    axis.set_xticklabels(labels, rotation=90 if len(labels) > 8 else 0, fontsize=8)
     axis.set_ylabel(ylabel)
-    axis.legend(fontsize=8)
-    axis.grid(alpha=0.3, axis="y")
-    return _save(figure, path, title)
+    if xlabel:
+        axis.set_xlabel(xlabel)
+    axis.grid(True, axis="y")
+    _legend(axis)
+    return _save(figure, path, _heading(title, model, dataset), caption)
 
 
-def video_gif(videos, path, shape=None, titles=None, fps=10):
+@_styled
+def video_gif(videos: Sequence[ArrayLike], path: PathLike, shape: Optional[Tuple[int, int]] = None,
+              titles: Optional[Sequence[str]] = None, fps: int = 10) -> str:
     """Videos (frames, D) side by side as an animated GIF (Pillow, which matplotlib brings)."""
     from matplotlib.animation import FuncAnimation, PillowWriter
     videos = [_as_images(video, shape) for video in videos]
     figure, axes = plt.subplots(1, len(videos), figsize=(2.2 * len(videos), 2.4), squeeze=False)
     pictures = []
     for axis, video, name in zip(axes[0], videos, titles or [""] * len(videos)):
-        pictures.append(axis.imshow(np.clip(video[0], 0, 1), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest"))
-        axis.set_title(name, fontsize=8)
+        pictures.append(axis.imshow(np.clip(video[0], 0, 1), cmap="gray_r", vmin=0, vmax=1))
+        axis.set_title(name)
         axis.set_axis_off()
 
     def show(frame):
