@@ -1,8 +1,14 @@
 """Optimizers: SGD (momentum, weight decay), Adam, AdamW, RMSprop, with PyTorch's update rules.
 
-Each step is one fused kernel call per parameter (`autograd/kernels/reference.py` states the
-equations), so the numba and cupy backends can run it in one pass over memory.  Parameters without
-a gradient are skipped.
+Each step is one fused kernel call per parameter group (`autograd/kernels/reference.py` states the
+equations), so the numba and cupy backends run it in one pass over memory and one launch.  For
+that, a group's parameters are views of one contiguous buffer (`FlatGroup`): their gradients are
+gathered into a second one (one concatenation), and the per-parameter state (Adam's moments, ...) is
+views of flat buffers too, so one call updates every parameter.  The arithmetic is elementwise, so
+the result is bit for bit the one a call per parameter gives.  A parameter whose array was replaced
+(`.to(device)`, another optimizer flattening it, `p.data = ...`) is flattened again at the next
+step; a group with a parameter without a gradient, or with mixed dtypes or devices, is updated one
+parameter at a time, skipping those without a gradient.
 
 Parameters come in groups, as in PyTorch: `param_groups` is a list of dicts, each holding its
 `params` and its own settings (`lr`, `weight_decay`, ...), which the step reads, so a learning-rate
@@ -17,6 +23,7 @@ held before groups existed; such a checkpoint still loads, its settings given to
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from typing import Any
 
@@ -43,6 +50,7 @@ class Optimizer:
         self._check_each_parameter_once()
         self.state: list[dict[str, Any]] = [dict() for _ in self.params]
         self.step_count = 0
+        self._flat_groups: dict[int, FlatGroup] = {}     # group index -> its flat buffers
 
     def _given_groups(self, params: Iterable[Tensor] | Iterable[Group]) -> list[Group]:
         """The groups as given: a list of dicts, or one group for a list of parameters."""
@@ -114,10 +122,28 @@ class Optimizer:
         """One update of every parameter that has a gradient, with its group's settings."""
         self.step_count += 1
         states = iter(self.state)                    # one state per parameter, in group order
-        for group in self.param_groups:
-            for p, state in zip(group["params"], states):
+        for index, group in enumerate(self.param_groups):
+            params = group["params"]
+            group_states = [next(states) for _ in params]
+            flat = self._flat_group(index, params, group_states)
+            if flat is not None:
+                flat.gather_gradients(params)
+                self.update(flat.param, flat.grad, flat.state, group)   # every parameter in one call
+                flat.share_state(group_states)
+                continue
+            for p, state in zip(params, group_states):
                 if p.grad is not None:
                     self.update(p.data, p.grad.data, state, group)
+
+    def _flat_group(self, index: int, params: list[Tensor], states: list[dict[str, Any]]) -> FlatGroup | None:
+        """The flat buffers of group `index`, (re)built when a parameter or state array was replaced;
+        None when the group cannot be updated in one call."""
+        if not FlatGroup.applies(params):
+            return None
+        flat = self._flat_groups.get(index)
+        if flat is None or not flat.intact(params, states):
+            flat = self._flat_groups[index] = FlatGroup(params, states)
+        return flat
 
     def update(self, param: Array, grad: Array, state: dict[str, Any], group: Group) -> None:
         raise NotImplementedError
@@ -179,6 +205,63 @@ class Optimizer:
                 value = to_device(value, p.device).astype(p.dtype)
             state[key] = value
         return state
+
+
+class FlatGroup:
+    """The parameters of one group as views of one contiguous buffer, their gradients gathered into
+    another, and their optimizer state as views of flat buffers: one update call serves them all."""
+
+    def __init__(self, params: list[Tensor], states: list[dict[str, Any]]) -> None:
+        xp = array_module(params[0].data)
+        self.shapes = [p.shape for p in params]
+        ends = list(itertools.accumulate(p.size for p in params))
+        self.slices = [slice(end - p.size, end) for p, end in zip(params, ends)]
+        dtype = params[0].dtype
+        self.param = xp.empty(ends[-1], dtype=dtype)                   # (total,)
+        self.grad = xp.empty(ends[-1], dtype=dtype)                    # (total,)
+        self.views = self._views(self.param)
+        for p, view in zip(params, self.views):
+            view[...] = p.data
+            p.data = view                                              # the parameter now lives here
+        self.state: dict[str, Array] = {}
+        self.state_views: dict[str, list[Array]] = {}
+        for name in {name for state in states for name, value in state.items() if hasattr(value, "shape")}:
+            self.state[name] = xp.zeros(ends[-1], dtype=dtype)          # a missing state starts at zero
+            for state, view in zip(states, self._views(self.state[name])):
+                if name in state:
+                    view[...] = state[name]
+        self.share_state(states)
+
+    @staticmethod
+    def applies(params: list[Tensor]) -> bool:
+        """One call can update the group: every parameter has a gradient and all share a dtype and
+        a device."""
+        first = params[0].data
+        return all(p.grad is not None and type(p.data) is type(first) and p.data.dtype == first.dtype
+                   for p in params)
+
+    def _views(self, flat: Array) -> list[Array]:
+        return [flat[where].reshape(shape) for where, shape in zip(self.slices, self.shapes)]
+
+    def intact(self, params: list[Tensor], states: list[dict[str, Any]]) -> bool:
+        """Every parameter and state array is still the view this group made."""
+        if any(p.data is not view for p, view in zip(params, self.views)):
+            return False
+        return all(state.get(name) is view for name, views in self.state_views.items()
+                   for state, view in zip(states, views))
+
+    def gather_gradients(self, params: list[Tensor]) -> None:
+        xp = array_module(self.grad)
+        xp.concatenate([p.grad.data.reshape(-1) for p in params], out=self.grad)
+
+    def share_state(self, states: list[dict[str, Any]]) -> None:
+        """Give each parameter's state dict its views of the flat state buffers (an update may have
+        made a new buffer, as Adam does on its first step)."""
+        for name, flat in self.state.items():
+            if name not in self.state_views:
+                self.state_views[name] = self._views(flat)
+                for state, view in zip(states, self.state_views[name]):
+                    state[name] = view
 
 
 def _settings(group: Group) -> dict[str, Any]:
