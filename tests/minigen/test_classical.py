@@ -53,6 +53,20 @@ def test_logistic_regression_separates_and_its_probabilities_sum_to_one():
     assert (model.predict(X) == y).mean() > 0.95
 
 
+def test_classifiers_check_their_data_and_keep_a_history():
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="GaussianNaiveBayes.fit: y must hold one label per row"):
+        GaussianNaiveBayes().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="LogisticRegression.fit.*NaN"):
+        LogisticRegression().fit(np.where(X > 7, np.nan, X), y)
+    model = LogisticRegression(l2=1e-3).fit(X, y, steps=50)
+    assert len(model.history["loss"]) == 50 and model.history["loss"][-1] < model.history["loss"][0]
+    assert LogisticRegression.Defaults().steps == 300
+    with pytest.raises(ValueError, match="LogisticRegression.predict_proba.*shape"):
+        model.predict_proba(X[:, :3])
+    assert np.isfinite(GaussianNaiveBayes().fit(X, y).history["log_likelihood"][0])
+
+
 def test_logistic_regression_minimizes_its_objective():
     """At the optimum of (5) the gradient vanishes: X^T (p - onehot) / n + l2 W = 0."""
     X, y = load_wine(return_X_y=True)
@@ -98,6 +112,42 @@ def test_bayes_net_fit_recovers_its_tables():
     learned = BayesNet.slide_example().fit(samples, alpha=0.0)
     for f, g in zip(net.factors, learned.factors):
         np.testing.assert_allclose(f.table, g.table, atol=0.03)
+
+
+def test_bayes_net_checks_its_integer_states():
+    net = BayesNet.slide_example()
+    with pytest.raises(ValueError, match="BayesNet.log_prob: the data must be integer states"):
+        net.log_prob([[0, 1, 0.5, 1]])
+    with pytest.raises(ValueError, match="BayesNet.fit: variable 'C' has 2 states"):
+        net.fit([[0, 1, 2, 1]])
+    with pytest.raises(ValueError, match="BayesNet.log_prob: expected examples of shape"):
+        net.log_prob([[0, 1, 0]])
+
+
+def test_a_fitted_bayes_net_saves_its_tables_and_a_json_graph(tmp_path):
+    samples = BayesNet.slide_example().sample(2000, seed=3)
+    fitted = BayesNet.slide_example().fit(samples, alpha=0.5)
+    assert fitted.history["log_likelihood"] == [pytest.approx(fitted.log_prob(samples).mean())]
+    assert BayesNet.Defaults().alpha == 1.0
+    fitted.save(tmp_path / "net.npz")
+    twin = BayesNet.load(tmp_path / "net.npz")
+    for f, g in zip(fitted.factors, twin.factors):
+        np.testing.assert_array_equal(f.table, g.table)
+    assert not np.allclose(twin.joint(), BayesNet.slide_example().joint())      # the fitted tables, not the given
+    np.testing.assert_array_equal(twin.sample(50, seed=0), fitted.sample(50, seed=0))
+
+
+def test_mixture_learns_the_width_records_em_and_round_trips(tmp_path):
+    X = (np.random.default_rng(1).random((100, 6)) < 0.4).astype(np.float32)
+    model = MixtureOfBernoullis(2, seed=0).fit(X, epochs=15)
+    assert model.data_shape == (6,) and len(model.history["log_likelihood"]) == 15
+    assert np.all(np.diff(model.history["log_likelihood"]) > -1e-3)
+    with pytest.raises(ValueError, match="MixtureOfBernoullis.log_prob.*shape"):
+        model.log_prob(X[:, :5])
+    model.save(tmp_path / "mixture.npz")
+    twin = MixtureOfBernoullis.load(tmp_path / "mixture.npz")
+    np.testing.assert_array_equal(twin.log_prob(X), model.log_prob(X))
+    np.testing.assert_array_equal(twin.sample(9, seed=2), model.sample(9, seed=2))
 
 
 def _brute_force_mixture_log_prob(model, X):
@@ -154,28 +204,53 @@ def test_lds_recovers_the_eigenvalues_of_a_known_system():
     np.testing.assert_allclose(found, true, atol=0.03)
 
 
-def test_lds_kalman_likelihood_equals_the_joint_gaussian_density():
-    rng = np.random.default_rng(4)
-    Y = rng.standard_normal((40, 5))
-    model = LinearDynamicalSystem(2).fit(Y)
-    T, D = 4, 5
-    # stack the T frames: y = (I kron C) x + mean + w, x ~ Gaussian from the state recursion
+def _joint_gaussian_log_density(model, Y):
+    """log p(y_1..T) from the stacked frames y = (I kron C) x + mean + w, x Gaussian by the state recursion."""
+    T, D = Y.shape
+    n = model.n_state
     transitions = [np.linalg.matrix_power(model.A, t) for t in range(T)]
     state_mean = np.concatenate([transitions[t] @ model.initial_state for t in range(T)])
-    state_cov = np.zeros((2 * T, 2 * T))
+    state_cov = np.zeros((n * T, n * T))
     for s in range(T):
         for t in range(T):
             cov = transitions[s] @ model.state_covariance @ transitions[t].T
             for k in range(1, min(s, t) + 1):
                 cov = cov + transitions[s - k] @ model.Q @ transitions[t - k].T
-            state_cov[2 * s:2 * s + 2, 2 * t:2 * t + 2] = cov
+            state_cov[n * s:n * s + n, n * t:n * t + n] = cov
     big_C = np.kron(np.eye(T), model.C)
     mean = big_C @ state_mean + np.tile(model.mean, T)
     cov = big_C @ state_cov @ big_C.T + float(model.observation_variance) * np.eye(T * D)
-    y = Y[:T].reshape(-1)
+    y = Y.reshape(-1)
     sign, log_det = np.linalg.slogdet(cov)
-    exact = -0.5 * (T * D * np.log(2 * np.pi) + log_det + (y - mean) @ np.linalg.solve(cov, y - mean))
-    assert model.log_likelihood(Y[:T]) == pytest.approx(exact, rel=1e-9)
+    return -0.5 * (T * D * np.log(2 * np.pi) + log_det + (y - mean) @ np.linalg.solve(cov, y - mean))
+
+
+def test_lds_kalman_likelihood_equals_the_joint_gaussian_density():
+    Y = np.random.default_rng(4).standard_normal((40, 5))
+    model = LinearDynamicalSystem(2).fit(Y)
+    assert model.log_likelihood(Y[:4]) == pytest.approx(_joint_gaussian_log_density(model, Y[:4]), rel=1e-9)
+
+
+def test_lds_log_prob_gives_each_frame_its_predictive_log_density():
+    """Row t of log_prob is log p(y_1..t) - log p(y_1..t-1): the frame given the frames before it."""
+    Y = np.random.default_rng(5).standard_normal((30, 4))
+    model = LinearDynamicalSystem(2).fit(Y)
+    joints = [0.0] + [_joint_gaussian_log_density(model, Y[:t]) for t in range(1, 5)]
+    np.testing.assert_allclose(model.log_prob(Y[:4]), np.diff(joints), rtol=1e-8)
+    assert model.score(Y[:4]) == pytest.approx(model.log_likelihood(Y[:4]) / 4)
+    assert model.history["log_likelihood"] == [pytest.approx(model.score(Y))]
+
+
+def test_lds_learns_the_frame_width_and_keeps_it_through_save_and_load(tmp_path):
+    Y = np.random.default_rng(6).standard_normal((30, 4))
+    model = LinearDynamicalSystem(2).fit(Y)
+    assert model.data_shape == (4,) and model.config["n_pixels"] == 4
+    with pytest.raises(ValueError, match="LinearDynamicalSystem.log_prob.*shape"):
+        model.log_prob(np.zeros((3, 5)))
+    model.save(tmp_path / "lds.npz")
+    twin = LinearDynamicalSystem.load(tmp_path / "lds.npz")
+    np.testing.assert_allclose(twin.log_prob(Y), model.log_prob(Y), rtol=1e-12)
+    np.testing.assert_array_equal(twin.sample(5, seed=1), model.sample(5, seed=1))
 
 
 def test_lds_keeps_the_dynamics_stable_and_synthesizes_frames():

@@ -111,6 +111,7 @@ def test_fit_lowers_the_digits_nll_and_state_round_trips():
     made.fit(X, epochs=5, progress=False)
     after = -made.log_prob(X).mean()
     assert after < before - 5
+    assert len(made.history["loss"]) > 1 and made.history["loss"][-1] < made.history["loss"][0]
     twin = MADE(**made.config)
     twin.load_state_dict(made.state_dict())
     np.testing.assert_allclose(twin.log_prob(X[:50]), made.log_prob(X[:50]), rtol=1e-6)

@@ -128,5 +128,14 @@ def test_pixel_transformer_samples_and_rejects_non_binary_data():
     model = PixelTransformer(8, n_layer=1, n_head=2, n_embd=16)
     samples = model.sample(5, seed=0)
     assert samples.shape == (5, 8) and set(np.unique(samples)) <= {0.0, 1.0}
-    with pytest.raises(ValueError, match="binary"):
+    with pytest.raises(ValueError, match="PixelTransformer.log_prob.*binary"):
         model.log_prob(np.full((2, 8), 0.5))
+
+
+def test_pixel_transformer_fit_lowers_the_nll_and_keeps_its_history():
+    X = (np.random.default_rng(0).random((200, 8)) < np.linspace(0.1, 0.9, 8)).astype(np.float32)
+    model = PixelTransformer(8, n_layer=1, n_head=2, n_embd=16)
+    before = -model.score(X)
+    model.fit(X, epochs=10, batch_size=50, lr=1e-2, progress=False)
+    assert -model.score(X) < before - 0.5
+    assert len(model.history["loss"]) > 1 and model.history["loss"][-1] < model.history["loss"][0]
