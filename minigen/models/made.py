@@ -100,7 +100,7 @@ class MADE(GenerativeModel):
             self.direct_layer.set_mask(degrees[0][:, None] > degrees[0][None, :])   # (3) direct
         self.active_mask = mask_index
 
-    def logits(self, x):
+    def logits(self, x: ag.Tensor) -> ag.Tensor:
         """logit_d of (2) for a batch (B, D) -> (B, D)."""
         h = x
         for layer in self.hidden_layers:
@@ -108,7 +108,7 @@ class MADE(GenerativeModel):
         logits = self.output_layer(h)                                          # (B, D)
         return logits if self.direct_layer is None else logits + self.direct_layer(x)
 
-    def nll(self, x):
+    def nll(self, x: ag.Tensor) -> ag.Tensor:
         """-log p_m(x) under the active mask m, summed over pixels: (B,)                (1), (2)"""
         return F.binary_cross_entropy_with_logits(self.logits(x), x, reduction="none").sum(axis=1)
 

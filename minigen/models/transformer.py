@@ -33,7 +33,7 @@ reward model is trained and no sampling happens during tuning; beta sets how far
 import copy
 import math
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -178,7 +178,8 @@ UNKNOWN = len(VOCABULARY)                                     # every other char
 NEWLINE = 0                                                   # the context of an empty prompt
 
 
-def dpo_loss(chosen, rejected, reference_chosen, reference_rejected, beta: float):
+def dpo_loss(chosen: ag.Tensor, rejected: ag.Tensor, reference_chosen: ag.Tensor, reference_rejected: ag.Tensor,
+             beta: float) -> ag.Tensor:
     """(10): -mean log sigmoid(r_w - r_l) from the log-probabilities (8) of the chosen and rejected
     completions under the model and the reference, each (P,); a scalar Tensor."""
     reward_margin = beta * ((chosen - reference_chosen) - (rejected - reference_rejected))   # (9): r_w - r_l
@@ -249,7 +250,7 @@ class CharTransformer(GenerativeModel):
         windows = tokens[xp.asarray(starts)[:, None] + xp.arange(self.block_size + 1)]   # (B, T + 1)
         return windows[:, :-1], windows[:, 1:]
 
-    def loss(self, tokens, starts):
+    def loss(self, tokens: Any, starts: Any) -> ag.Tensor:
         """Mean next-character cross-entropy (nats) over windows starting at `starts`."""
         inputs, targets = self._windows(tokens, starts)
         return F.cross_entropy(self.gpt(inputs), targets)
@@ -299,7 +300,7 @@ class CharTransformer(GenerativeModel):
             windows.append((window[:-1], window[1:], np.arange(size) == size - 1))
         return windows
 
-    def completion_log_probs(self, pairs: Sequence[Tuple[str, str]]):
+    def completion_log_probs(self, pairs: Sequence[Tuple[str, str]]) -> ag.Tensor:
         """log pi(y | x) of (8) for each (prompt x, completion y) in `pairs`, batched: a (P,) Tensor,
         differentiable with respect to the model's parameters."""
         windows, owner = [], []
@@ -458,7 +459,7 @@ class PixelTransformer(GenerativeModel):
         start = xp.full((len(X), 1), self.START)
         return xp.concatenate([start, X[:, :-1]], axis=1), X                # (n, D): shifted right by one
 
-    def nll(self, X):
+    def nll(self, X: Any) -> ag.Tensor:
         """-log p(x) per image, summed over pixels: (B,)                                    (1)"""
         inputs, targets = self._inputs(X)
         logits = self.gpt(inputs)[:, :, :2]                                  # (B, D, 2): pixel values only
