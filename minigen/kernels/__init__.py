@@ -7,4 +7,5 @@ from autograd import backend
 
 from . import reference
 
-backend.register_kernels(reference.KERNELS, cupy="minigen.kernels.cupy_kernels")
+backend.register_kernels(reference.KERNELS, numba="minigen.kernels.numba_kernels",
+                         cupy="minigen.kernels.cupy_kernels")

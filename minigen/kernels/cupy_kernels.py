@@ -1,4 +1,8 @@
-"""CuPy versions of the model kernels: one ElementwiseKernel each, same signature as `reference.py`.
+"""CuPy versions of the model kernels: one ElementwiseKernel each, same signature as `reference.py`
+(gibbs_step: the reference's sweep with the fused bernoulli_layer, so two cuBLAS products and two
+launches a sweep).  The sigmoid is computed in float64 and rounded to the arrays' dtype, so the
+probabilities agree with the reference's to rounding, and a sample can differ from the reference's
+where u lies within that rounding of p (about 1e-7 of the float32 draws).
 
 Imported only when the cupy backend is chosen; a call on host arrays goes to the NumPy reference.
 """
@@ -10,16 +14,21 @@ from autograd.kernels.cupy_kernels import device_or_host
 
 from . import reference
 
+SIGMOID = """
+__device__ double minigen_sigmoid(double x) {
+    double e = exp(-fabs(x));                                   // in (0, 1]: never overflows
+    return x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+"""
+
 _sample_bernoulli = cupy.ElementwiseKernel(
     "T logits, U uniforms", "T probs, T samples",
     """
-    double x = (double)logits;
-    double e = exp(-fabs(x));                                   // in (0, 1]: never overflows
-    double p = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);        // p = sigmoid(logits)
+    double p = minigen_sigmoid((double)logits);                 // p = sigmoid(logits)
     probs = (T)p;
     samples = (double)uniforms < p ? (T)1 : (T)0;               // s = 1[u < p]
     """,
-    "minigen_sample_bernoulli")
+    "minigen_sample_bernoulli", preamble=SIGMOID)
 
 
 def sample_bernoulli(logits, uniforms):
@@ -27,6 +36,32 @@ def sample_bernoulli(logits, uniforms):
     samples = cupy.empty_like(logits)
     _sample_bernoulli(logits, uniforms, probs, samples)
     return probs, samples
+
+
+_bernoulli_layer = cupy.ElementwiseKernel(
+    "T inputs, T bias, U uniforms", "T logits, T probs, T samples",
+    """
+    logits = inputs + bias;                                     // the bias broadcasts over rows
+    double p = minigen_sigmoid((double)logits);
+    probs = (T)p;
+    samples = (double)uniforms < p ? (T)1 : (T)0;
+    """,
+    "minigen_bernoulli_layer", preamble=SIGMOID)
+
+_probability_layer = cupy.ElementwiseKernel(
+    "T inputs, T bias", "T logits, T probs",
+    """
+    logits = inputs + bias;
+    probs = (T)minigen_sigmoid((double)logits);
+    """,
+    "minigen_probability_layer", preamble=SIGMOID)
+
+
+def bernoulli_layer(inputs, bias, uniforms=None):
+    """One launch for the bias, the sigmoid and the threshold of a layer (three outputs)."""
+    if uniforms is None:
+        return (*_probability_layer(inputs, bias.astype(inputs.dtype, copy=False)), None)
+    return _bernoulli_layer(inputs, bias.astype(inputs.dtype, copy=False), uniforms)
 
 
 _langevin = cupy.ElementwiseKernel(
@@ -54,6 +89,8 @@ def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
 
 KERNELS = {name: device_or_host(device_kernel, reference.KERNELS[name]) for name, device_kernel in {
     "sample_bernoulli": sample_bernoulli,
+    "bernoulli_layer": bernoulli_layer,
+    "gibbs_step": reference.gibbs_sweep(bernoulli_layer),      # two cuBLAS products, two fused launches
     "langevin_step": langevin_step,
     "ddpm_step": ddpm_step,
 }.items()}

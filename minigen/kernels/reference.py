@@ -2,7 +2,8 @@
 
 They are model math, so they live here and are registered into the engine's kernel table
 (`autograd.backend.register_kernels`); each has the signature its faster versions keep.  The caller
-draws the uniforms and the noise, so every backend agrees with the reference bit for bit.
+draws the uniforms and the noise, so every backend agrees with the reference bit for bit.  Every
+function works on NumPy and CuPy arrays alike (`@` and the engine's sigmoid follow the array).
 """
 import math
 
@@ -19,6 +20,45 @@ def sample_bernoulli(logits, uniforms):
     return probs, (uniforms < probs).astype(logits.dtype)
 
 
+def bernoulli_layer(inputs, bias, uniforms=None):
+    """A layer of Bernoulli units of an RBM given the product from the other layer (rbm.py (4), (5)):
+
+        logits = inputs + bias;   p = sigmoid(logits);   s = 1[u < p]
+
+    -> (logits, p, s), all of inputs.dtype; s is None when no uniforms are given (probabilities only)."""
+    logits = inputs + bias
+    if uniforms is None:
+        return logits, sigmoid(logits), None
+    return (logits, *sample_bernoulli(logits, uniforms))
+
+
+def gibbs_sweep(layer):
+    """The kernel gibbs_step, with `layer` computing each layer's bias, sigmoid and threshold: the
+    reference passes `bernoulli_layer`; the numba and cupy versions pass their fused ones."""
+    def gibbs_step(hidden, W, vbias, hbias, visible_noise, hidden_uniforms=None, gaussian=False):
+        """One sweep of block Gibbs sampling in an RBM (rbm.py (4), (5)), from binary hidden states:
+
+            v = 1[u_v < sigmoid(h W' + b)]     Bernoulli visibles, u_v = visible_noise ~ U[0, 1)   (5)
+            v = h W' + b + z                   Gaussian visibles,  z = visible_noise ~ N(0, I)     (5)
+            logits = v W + c;   q = sigmoid(logits) = p(h = 1 | v)                                  (4)
+            h' = 1[u_h < q]                    only when hidden_uniforms are given                  (4)
+
+        hidden (n, H), W (D, H), vbias (D,), hbias (H,), visible_noise (n, D), hidden_uniforms (n, H).
+        Returns (v, logits, q, h'), h' None without hidden_uniforms: the last sweep of a CD-k chain
+        needs only the statistics q of its visibles, so the caller draws no uniforms it would not use."""
+        field = hidden @ W.T                                                      # (n, D)
+        if gaussian:
+            visible = field + vbias + visible_noise                               # (5), Gaussian
+        else:
+            visible = layer(field, vbias, visible_noise)[2]                       # (5)
+        logits, probs, hidden_next = layer(visible @ W, hbias, hidden_uniforms)   # (4), (n, H) each
+        return visible, logits, probs, hidden_next
+    return gibbs_step
+
+
+gibbs_step = gibbs_sweep(bernoulli_layer)
+
+
 def langevin_step(x, score, noise, step_size):
     """Unadjusted Langevin:  x' = x + eps * score(x) + sqrt(2 eps) * z,   z ~ N(0, I)"""
     step_size = float(step_size)                         # a Python float keeps x's dtype
@@ -32,9 +72,10 @@ def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
     return coef_x * (x - coef_eps * eps) + sigma * noise
 
 
-
 KERNELS = {
     "sample_bernoulli": sample_bernoulli,
+    "bernoulli_layer": bernoulli_layer,
+    "gibbs_step": gibbs_step,
     "langevin_step": langevin_step,
     "ddpm_step": ddpm_step,
 }

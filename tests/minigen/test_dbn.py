@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from minigen.models.dbn import DBN
+from minigen.models.rbm import RBMDefaults
 
 
 def all_states(n):
@@ -83,3 +84,27 @@ def test_state_dict_names_each_rbm():
 def test_bad_layer_sizes_are_named():
     with pytest.raises(ValueError, match="layer_sizes"):
         DBN([64])
+
+
+def test_log_prob_is_the_bound_with_the_top_log_z_the_top_rbm_calls_for():
+    dbn = randomize(DBN([5, 4, 3]), seed=5)
+    X = all_states(5)
+    assert dbn.likelihood_kind == "bound" and dbn.rbms[-1].likelihood_kind == "exact"
+    exact_top = dbn.log_prob_bound(X, method="exact", n_samples=50, seed=1)
+    np.testing.assert_array_equal(dbn.log_prob(X, n_samples=50, seed=1), exact_top)
+    np.testing.assert_array_equal(dbn.log_prob_bound(X, n_samples=50, seed=1), exact_top)
+    assert dbn.score(X) == pytest.approx(float(np.mean(dbn.log_prob(X))), rel=1e-12)
+
+
+def test_fit_settings_reach_every_rbm():
+    X = (np.random.default_rng(1).random((30, 6)) < 0.4).astype(np.float32)
+    assert DBN.Defaults is RBMDefaults
+    dbn = DBN([6, 4, 3], seed=0).fit(X, epochs=1, batch_size=7, persistent=True, progress=False)
+    assert [rbm.persistent_chains.shape for rbm in dbn.rbms] == [(7, 6), (7, 4)]
+    assert all(len(rbm.history["free_energy_gap"]) > 0 for rbm in dbn.rbms)
+
+
+def test_sampling_with_a_seed_repeats():
+    dbn = randomize(DBN([6, 4, 3]), seed=6)
+    np.testing.assert_array_equal(dbn.sample(9, gibbs_steps=5, seed=2), dbn.sample(9, gibbs_steps=5, seed=2))
+    assert not np.array_equal(dbn.sample(9, gibbs_steps=5, seed=2), dbn.sample(9, gibbs_steps=5, seed=3))

@@ -1,4 +1,5 @@
 """RBM: free energy, log Z, Gibbs sampling, AIS and the CD update, each against brute force."""
+import dataclasses
 import itertools
 import math
 
@@ -10,7 +11,7 @@ from scipy.stats import chisquare
 
 import autograd
 from minigen.models import rbm as rbm_module
-from minigen.models.rbm import RBM, ais_betas
+from minigen.models.rbm import RBM, RBMDefaults, ais_betas
 
 
 def random_rbm(n_visible, n_hidden, visible="bernoulli", scale=1.0, seed=0):
@@ -186,8 +187,10 @@ def test_state_dict_round_trip_keeps_the_base_rate_model(tmp_path):
 
 def test_bad_inputs_name_the_problem():
     rbm = RBM(4, 3)
-    with pytest.raises(ValueError, match=r"shape \(n, 4\).*\(2, 5\)"):
+    with pytest.raises(ValueError, match=r"RBM.free_energy.*shape \(4,\), got \(5,\)"):
         rbm.free_energy(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match=r"RBM.sample_visible: hidden states must have shape \(n, 3\)"):
+        rbm.sample_visible(np.zeros((2, 4)))
     with pytest.raises(ValueError, match="visible"):
         RBM(4, 3, visible="poisson")
     with pytest.raises(ValueError, match="ais"):
@@ -212,3 +215,108 @@ def test_zoo_entries_build_16_and_20_hidden_units():
     assert zoo.get("rbm").build((64,), {"seed": 0}).W.shape == (64, 16)
     assert zoo.get("rbm20").build((64,), {"seed": 0}).W.shape == (64, 20)
     assert zoo.get("rbm").fit_kwargs({"quick": True, "seed": 3}) == {"seed": 3, "epochs": 10}
+
+
+@pytest.mark.parametrize("shape, visible, kind", [((64, 20), "bernoulli", "exact"), ((20, 64), "bernoulli", "exact"),
+                                                  ((64, 21), "bernoulli", "AIS"), ((30, 20), "gaussian", "exact"),
+                                                  ((5, 21), "gaussian", "AIS")])
+def test_likelihood_is_exact_while_the_enumerated_layer_has_at_most_20_units(shape, visible, kind):
+    assert RBM(*shape, visible=visible).likelihood_kind == kind
+
+
+def test_log_prob_estimates_log_z_by_ais_where_the_likelihood_kind_says_so(monkeypatch):
+    rbm = random_rbm(6, 4, scale=0.5, seed=10)
+    X = all_states(6)[::7]
+    exact = rbm.log_prob(X)
+    monkeypatch.setattr(rbm_module, "EXACT_LIKELIHOOD_BITS", 3)
+    assert rbm.likelihood_kind == "AIS"
+    estimate = rbm.log_prob(X)
+    np.testing.assert_allclose(estimate, exact, atol=0.02)
+    assert not np.array_equal(estimate, exact)
+
+
+def test_defaults_are_one_dataclass_with_the_gaussian_values_a_call_away():
+    assert RBM.Defaults is RBMDefaults
+    assert RBM(4, 3).settings() == RBMDefaults() == RBMDefaults.for_visible("bernoulli")
+    assert RBMDefaults.for_visible("gaussian") == dataclasses.replace(RBMDefaults(), epochs=100, lr=1e-3)
+    assert RBM(4, 3, visible="gaussian").settings(lr=0.5, k=None) == dataclasses.replace(
+        RBMDefaults(), epochs=100, lr=0.5)
+    with pytest.raises(TypeError, match="unknown setting.*learning_rate"):
+        RBM(4, 3).settings(learning_rate=0.1)
+
+
+def test_fit_ignores_labels_but_refuses_a_number_in_their_place():
+    X = (np.random.default_rng(0).random((20, 6)) < 0.5).astype(np.float32)
+    with_labels = RBM(6, 3).fit(X, np.arange(20) % 2, epochs=2, progress=False)
+    without = RBM(6, 3).fit(X, epochs=2, progress=False)
+    np.testing.assert_array_equal(with_labels.W.data, without.W.data)
+    with pytest.raises(TypeError, match="RBM.fit: y is ignored.*epochs="):
+        RBM(6, 3).fit(X, 10)
+
+
+def test_fit_takes_probabilities_only_when_told_and_only_in_the_unit_interval():
+    grey = np.random.default_rng(0).random((30, 6)).astype(np.float32)
+    with pytest.raises(ValueError, match="RBM.fit.*binary"):
+        RBM(6, 3).fit(grey, epochs=1, progress=False)
+    rbm = RBM(6, 3).fit(grey, epochs=1, progress=False, probabilities=True)
+    p = (grey.sum(axis=0) + 1) / (len(grey) + 2)
+    np.testing.assert_allclose(rbm.base_vbias, np.log(p / (1 - p)), rtol=1e-5)
+    with pytest.raises(ValueError, match=r"probabilities must lie in \[0, 1\]"):
+        RBM(6, 3).fit(grey + 0.5, epochs=1, progress=False, probabilities=True)
+    with pytest.raises(ValueError, match="Bernoulli"):
+        RBM(6, 3, visible="gaussian").fit(grey, epochs=1, progress=False, probabilities=True)
+
+
+def test_conditionals_follow_equations_4_and_5():
+    rbm = random_rbm(5, 3, seed=11)
+    W, b, c = (p.data.astype(np.float64) for p in (rbm.W, rbm.vbias, rbm.hbias))
+    V, H = all_states(5), all_states(3)
+    np.testing.assert_allclose(rbm.hidden_probabilities(V), 1 / (1 + np.exp(-(V @ W + c))), rtol=1e-5)
+    np.testing.assert_allclose(rbm.visible_probabilities(H), 1 / (1 + np.exp(-(H @ W.T + b))), rtol=1e-5)
+    many = np.repeat(H, 4000, axis=0)
+    frequencies = rbm.sample_visible(many, seed=0).reshape(len(H), 4000, 5).mean(axis=1)
+    np.testing.assert_allclose(frequencies, rbm.visible_probabilities(H), atol=0.03)
+    frequencies = rbm.sample_hidden(np.repeat(V, 2000, axis=0), seed=0).reshape(len(V), 2000, 3).mean(axis=1)
+    np.testing.assert_allclose(frequencies, rbm.hidden_probabilities(V), atol=0.04)
+    gaussian = random_rbm(5, 3, visible="gaussian", seed=11)
+    np.testing.assert_allclose(gaussian.visible_probabilities(H), H @ W.T + b, rtol=1e-5)
+
+
+def test_a_generator_given_as_seed_continues_its_stream():
+    rbm = random_rbm(5, 3, seed=12)
+    H = all_states(3)
+    generator = np.random.default_rng(7)
+    in_two_calls = np.concatenate([rbm.sample_visible(H, seed=generator), rbm.sample_visible(H, seed=generator)])
+    np.testing.assert_array_equal(in_two_calls, rbm.sample_visible(np.concatenate([H, H]), seed=7))
+
+
+def test_transform_gives_hidden_probabilities_of_grey_data():
+    rbm = random_rbm(6, 4, seed=13)
+    grey = np.random.default_rng(0).random((7, 6))
+    features = rbm.transform(grey)
+    assert type(features) is np.ndarray and features.shape == (7, 4)
+    np.testing.assert_array_equal(features, rbm.hidden_probabilities(grey))
+
+
+def test_get_params_set_params_and_clone_as_scikit_learn_expects():
+    from sklearn.base import clone
+    rbm = RBM(6, 4, seed=3)
+    assert rbm.get_params() == {"n_visible": 6, "n_hidden": 4, "visible": "bernoulli", "seed": 3}
+    twin = clone(rbm)
+    assert type(twin) is RBM and twin is not rbm and twin.get_params() == rbm.get_params()
+    assert rbm.set_params(n_hidden=9) is rbm and rbm.W.shape == (6, 9) and rbm.config["n_hidden"] == 9
+    with pytest.raises(ValueError, match="RBM.set_params: unknown parameter.*learning_rate"):
+        rbm.set_params(learning_rate=0.1)
+
+
+def test_rbm_features_in_a_scikit_learn_pipeline_classify_digits():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from minigen.data import load_digits
+    X, y = load_digits("train", return_labels=True)
+    X_test, y_test = load_digits("test", return_labels=True)
+    pipeline = Pipeline([("rbm", RBM(64, 100)), ("clf", LogisticRegression(max_iter=1000))])
+    pipeline.fit(X, y, rbm__probabilities=True, rbm__epochs=10, rbm__lr=0.06, rbm__progress=False)
+    predictions = pipeline.predict(X_test)
+    assert predictions.shape == y_test.shape and set(predictions) <= set(range(10))
+    assert np.mean(predictions == y_test) > 0.85
