@@ -8,10 +8,21 @@ The numerics are decided here, once:
   softplus(x)         = logaddexp(0, x) = max(x, 0) + log1p(e^-|x|)
   logsumexp(x)        = m + log sum exp(x - m),  m = max x
   bce_with_logits(l,t)= max(l, 0) - l t + log1p(e^-|l|)          (-log Bernoulli(t; sigmoid l))
+  gelu(x)             = 0.5 x (1 + tanh(u)),  u = c (x + k x^3)    (GPT-2's tanh approximation)
+  gelu_grad(gy, x)    = gy (0.5 (1 + t) + 0.5 x (1 - t^2) c (1 + 3 k x^2)),  t = tanh(u)
+
+Long chains of elementwise NumPy calls on large arrays (GELU, layer norm) run block by block on the
+host (`blocked`): each call then reads and writes a block that is still in the cache, instead of
+streaming a temporary of the whole array through memory once per call.
 """
 import math
 
+import numpy
+
 from ..backend import array_module
+
+GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715
+BLOCK = 1 << 16          # elements per block: a block and a few temporaries fit in a core's L2 cache
 
 
 def sigmoid(x):
@@ -49,6 +60,109 @@ def log_softmax(x, axis=-1):
 def bce_with_logits(logits, targets):
     xp = array_module(logits)
     return xp.maximum(logits, 0) - logits * targets + xp.log1p(xp.exp(-xp.abs(logits)))
+
+
+def row_blocks(rows, width, xp):
+    """Slices of `rows` rows of `width` elements that make blocks of about BLOCK elements on the
+    host; one slice of everything on a device (where each call is a launch, and blocks would
+    multiply them)."""
+    if xp is not numpy:
+        return [slice(None)]
+    step = max(1, BLOCK // max(width, 1))
+    return [slice(start, start + step) for start in range(0, rows, step)]
+
+
+def blocked(compute, out, *inputs):
+    """compute(out, *inputs) (which writes out = f(inputs) elementwise) block by block when every
+    array is C-contiguous and of out's shape; in one piece otherwise (broadcast or strided inputs,
+    0-d arrays).  Returns out."""
+    if not all(a.shape == out.shape and a.flags.c_contiguous for a in inputs) or not out.ndim:
+        compute(out, *inputs)
+        return out
+    out_flat, inputs_flat = out.reshape(-1), [a.reshape(-1) for a in inputs]
+    for block in row_blocks(out.size, 1, array_module(out)):
+        compute(out_flat[block], *(a[block] for a in inputs_flat))
+    return out
+
+
+def _gelu_into(y, x):
+    xp = array_module(y)
+    xp.multiply(x, x, out=y)
+    y *= GELU_C * GELU_K
+    y += GELU_C
+    y *= x                                               # u = c (x + k x^3)
+    xp.tanh(y, out=y)
+    y += 1
+    y *= x
+    y *= 0.5                                             # 0.5 x (1 + tanh u)
+
+
+def gelu(x):
+    return blocked(_gelu_into, array_module(x).empty_like(x), x)
+
+
+def _gelu_grad_into(g, gy, x):
+    xp = array_module(g)
+    slope = x * x                                        # a temporary of one block
+    xp.multiply(slope, GELU_C * GELU_K, out=g)
+    g += GELU_C
+    g *= x
+    xp.tanh(g, out=g)                                    # t = tanh(u)
+    slope *= 3 * GELU_C * GELU_K
+    slope += GELU_C
+    slope *= x
+    slope *= 0.5                                         # 0.5 x c (1 + 3 k x^2)
+    slope *= 1 - g * g                                   # ... (1 - t^2)
+    g += 1
+    g *= 0.5
+    g += slope                                           # gelu'(x)
+    g *= gy
+
+
+def gelu_grad(gy, x):
+    xp = array_module(x)
+    return blocked(_gelu_grad_into, xp.empty(x.shape, dtype=xp.result_type(gy, x)), gy, x)
+
+
+def layer_norm(x, weight, bias, eps):
+    """y = xhat w + b,  xhat = (x - mean) rstd,  rstd = 1 / sqrt(var + eps) over the last axis (var
+    biased); returns y, xhat and rstd (rstd with the last axis kept, of size 1)."""
+    xp = array_module(x)
+    width = x.shape[-1]
+    rows = x.reshape(-1, width)                                          # (R, C)
+    y, xhat = xp.empty_like(rows), xp.empty_like(rows)
+    rstd = xp.empty((rows.shape[0], 1), dtype=x.dtype)                   # (R, 1)
+    for block in row_blocks(rows.shape[0], width, xp):
+        x_b, xhat_b, y_b, rstd_b = rows[block], xhat[block], y[block], rstd[block]
+        xp.subtract(x_b, x_b.mean(axis=-1, keepdims=True), out=xhat_b)
+        xp.multiply(xhat_b, xhat_b, out=y_b)
+        rstd_b[...] = y_b.mean(axis=-1, keepdims=True)
+        rstd_b += eps
+        xp.sqrt(rstd_b, out=rstd_b)
+        xp.reciprocal(rstd_b, out=rstd_b)
+        xhat_b *= rstd_b
+        xp.multiply(xhat_b, weight, out=y_b)
+        y_b += bias
+    return y.reshape(x.shape), xhat.reshape(x.shape), rstd.reshape(x.shape[:-1] + (1,))
+
+
+def layer_norm_grad(gy, xhat, rstd, weight):
+    """dx = rstd (g - mean(g) - xhat mean(g xhat)),  g = gy w, over the last axis (layer_norm's
+    gradient with respect to x)."""
+    xp = array_module(xhat)
+    width = xhat.shape[-1]
+    gy_rows = xp.broadcast_to(gy, xhat.shape).reshape(-1, width)         # (R, C)
+    xhat_rows, rstd_rows = xhat.reshape(-1, width), rstd.reshape(-1, 1)
+    gx = xp.empty(xhat_rows.shape, dtype=xp.result_type(gy, xhat))
+    for block in row_blocks(gx.shape[0], width, xp):
+        g = gx[block]
+        xp.multiply(gy_rows[block], weight, out=g)                       # g = gy w
+        projection = g * xhat_rows[block]
+        projection = xhat_rows[block] * projection.mean(axis=-1, keepdims=True)
+        g -= g.mean(axis=-1, keepdims=True)
+        g -= projection
+        g *= rstd_rows[block]
+    return gx.reshape(xhat.shape)
 
 
 # -- optimizer updates: one call per parameter, arrays updated in place ----------------------
@@ -170,6 +284,10 @@ KERNELS = {
     "softmax": softmax,
     "log_softmax": log_softmax,
     "bce_with_logits": bce_with_logits,
+    "gelu": gelu,
+    "gelu_grad": gelu_grad,
+    "layer_norm": layer_norm,
+    "layer_norm_grad": layer_norm_grad,
     "im2col": im2col,
     "col2im": col2im,
 }

@@ -6,14 +6,13 @@ is again Tensor operations), so both stay twice differentiable like every other 
 """
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
+from ..backend import kernel
 from ..function import Function, is_grad_enabled
+from ..kernels.reference import GELU_C, GELU_K
 from ..tensor import Array, Tensor
 from .elementwise import sqrt, tanh
-
-GELU_C, GELU_K = math.sqrt(2 / math.pi), 0.044715
 
 
 def _gelu_slope(x: Tensor, tanh: Callable[[Tensor], Tensor]) -> Tensor:
@@ -32,17 +31,8 @@ def _gelu_curvature(x: Tensor, tanh: Callable[[Tensor], Tensor]) -> Tensor:
 class Gelu(Function):
     """y = 0.5 x (1 + tanh(c (x + k x^3))), GPT-2's GELU, in one node"""
 
-    def forward(self, x: Array) -> Array:          # in place: one temporary
-        y = self.xp.asarray(x * x)                 # (0-d inputs: products are scalars, not arrays)
-        y *= GELU_K
-        y += 1
-        y *= x
-        y *= GELU_C
-        self.xp.tanh(y, out=y)                                    # tanh(c (x + k x^3))
-        y += 1
-        y *= 0.5
-        y *= x
-        return y
+    def forward(self, x: Array) -> Array:
+        return kernel("gelu")(x)
 
     def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
@@ -52,23 +42,8 @@ class Gelu(Function):
 class GELUGrad(Function):
     """gx = gy gelu'(x) in one node;  d/dgy = gelu'(x),  d/dx = gy gelu''(x)"""
 
-    def forward(self, gy: Array, x: Array) -> Array:      # _gelu_slope on arrays, in place: 2 temporaries
-        x2 = self.xp.asarray(x * x)
-        t = self.xp.asarray(GELU_K * x2)
-        t += 1
-        t *= GELU_C * x
-        self.xp.tanh(t, out=t)                                    # t = tanh(c (x + k x^3))
-        slope = self.xp.asarray(t * t)
-        self.xp.subtract(1, slope, out=slope)                     # 1 - t^2
-        x2 *= 3 * GELU_K * GELU_C
-        x2 += GELU_C                                              # c (1 + 3 k x^2)
-        slope *= x2
-        slope *= 0.5 * x
-        t += 1
-        t *= 0.5
-        slope += t
-        slope *= gy
-        return slope
+    def forward(self, gy: Array, x: Array) -> Array:
+        return kernel("gelu_grad")(gy, x)
 
     def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
         gy, x = self.inputs
@@ -91,22 +66,18 @@ class FusedLayerNorm(Function):
         self.eps = eps
 
     def forward(self, x: Array, weight: Array, bias: Array) -> Array:
-        xhat = x - x.mean(axis=-1, keepdims=True)
-        rstd = (xhat * xhat).mean(axis=-1, keepdims=True)
-        rstd += self.eps
-        self.xp.sqrt(rstd, out=rstd)
-        self.xp.reciprocal(rstd, out=rstd)
-        xhat *= rstd
+        y, xhat, rstd = kernel("layer_norm")(x, weight, bias, self.eps)
         self.save_for_backward(xhat, rstd)
-        y = xhat * weight
-        y += bias
         return y
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         x, weight, _ = self.inputs
         xhat, rstd = self._normalized(x)
-        g = gy * weight
-        gx = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
+        if not is_grad_enabled():                  # nothing is recorded: dx in one pass over the arrays
+            gx = Tensor(kernel("layer_norm_grad")(gy.data, xhat.data, rstd.data, weight.data))
+        else:
+            g = gy * weight
+            gx = rstd * (g - g.mean(axis=-1, keepdims=True) - xhat * (g * xhat).mean(axis=-1, keepdims=True))
         return gx, gy * xhat, gy
 
     def _normalized(self, x: Tensor) -> tuple[Tensor, Tensor]:
