@@ -70,20 +70,19 @@ def _heading(title=None, model=None, dataset=None):
     return ": ".join(part for part in (" on ".join(named), title) if part) or None
 
 
-def _wrapped(title, width_inches):
-    """The title broken into lines about as wide as `width_inches` (about 0.55 em a character)."""
-    characters = int(width_inches * 72 / (0.55 * TITLE_SIZE))
+def _wrapped(title, figure):
+    """The title broken into lines about as wide as the figure (about half an em a character)."""
+    characters = int(figure.get_figwidth() * 72 / (0.5 * TITLE_SIZE))
     return textwrap.fill(title, width=max(24, characters))
 
 
 def _place_title(figure, title):
     """The title right above the (first) axes, or above the figure when it has none; long titles
     wrap and grow upwards, and the tight bounding box of the saved figure holds them."""
-    if not figure.axes:
-        figure.suptitle(_wrapped(title, figure.get_figwidth()))
-        return
-    axis = figure.axes[0]
-    axis.set_title(_wrapped(title, max(axis.get_position().width * figure.get_figwidth(), 3.0)))
+    if figure.axes:
+        figure.axes[0].set_title(_wrapped(title, figure))
+    else:
+        figure.suptitle(_wrapped(title, figure))
 
 
 def _save(figure, path, title=None, caption=None):
@@ -174,11 +173,11 @@ def image_grid(images: ArrayLike, path: PathLike, nrow: Optional[int] = None, ti
                model: Optional[str] = None, dataset: Optional[str] = None,
                caption: Optional[str] = None) -> str:
     """A grid of images (n, D) with D square, or (n, H, W), drawn on value_range (default [0, 1])."""
-    images = _as_images(images, shape)
-    if len(images) == 0:
+    pictures = _as_images(images, shape)
+    if len(pictures) == 0:
         raise ValueError("image_grid: no images to draw")
-    nrow = nrow or math.ceil(math.sqrt(len(images)))
-    figure, _ = _mosaic_figure(images, nrow, _checked_range(value_range, "image_grid"))
+    nrow = nrow or math.ceil(math.sqrt(len(pictures)))
+    figure, _ = _mosaic_figure(pictures, nrow, _checked_range(value_range, "image_grid"))
     return _save(figure, path, _heading(title, model, dataset), caption)
 
 
@@ -192,11 +191,11 @@ def interpolation_strip(rows: Sequence[ArrayLike], path: PathLike, shape: Option
 
     column_labels: one label per column, written under it (with column_axis_label beneath).
     """
-    rows = [np.asarray(row) for row in rows]
-    steps = len(rows[0])
+    arrays = [np.asarray(row) for row in rows]
+    steps = len(arrays[0])
     if column_labels is not None and len(column_labels) != steps:
         raise ValueError(f"interpolation_strip: {len(column_labels)} column labels for {steps} columns")
-    images = np.concatenate([_as_images(row, shape) for row in rows])
+    images = np.concatenate([_as_images(row, shape) for row in arrays])
     figure, axis = _mosaic_figure(images, steps, _checked_range(value_range, "interpolation_strip"))
     if column_labels is not None:
         _label_columns(axis, column_labels, images.shape[2], column_axis_label)
@@ -423,20 +422,20 @@ def video_gif(videos: Sequence[ArrayLike], path: PathLike, shape: Optional[Tuple
               titles: Optional[Sequence[str]] = None, fps: int = 10) -> str:
     """Videos (frames, D) side by side as an animated GIF (Pillow, which matplotlib brings)."""
     from matplotlib.animation import FuncAnimation, PillowWriter
-    videos = [_as_images(video, shape) for video in videos]
-    figure, axes = plt.subplots(1, len(videos), figsize=(2.2 * len(videos), 2.4), squeeze=False)
+    movies = [_as_images(video, shape) for video in videos]
+    figure, axes = plt.subplots(1, len(movies), figsize=(2.2 * len(movies), 2.4), squeeze=False)
     pictures = []
-    for axis, video, name in zip(axes[0], videos, titles or [""] * len(videos)):
+    for axis, video, name in zip(axes[0], movies, titles or [""] * len(movies)):
         pictures.append(axis.imshow(np.clip(video[0], 0, 1), cmap="gray_r", vmin=0, vmax=1))
         axis.set_title(name)
         axis.set_axis_off()
 
     def show(frame):
-        for picture, video in zip(pictures, videos):
+        for picture, video in zip(pictures, movies):
             picture.set_data(np.clip(video[frame], 0, 1))
         return pictures
 
-    frames = min(len(video) for video in videos)
+    frames = min(len(video) for video in movies)
     folder = os.path.dirname(os.path.abspath(os.fspath(path)))
     os.makedirs(folder, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".gif")
@@ -449,4 +448,4 @@ def video_gif(videos: Sequence[ArrayLike], path: PathLike, shape: Optional[Tuple
         if os.path.exists(temporary):
             os.remove(temporary)
         plt.close(figure)
-    return path
+    return os.fspath(path)
