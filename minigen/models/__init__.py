@@ -8,6 +8,7 @@ from .diffusion import DDPM
 from .gan import GAN
 from .latent_diffusion import LatentDiffusion
 from .lds import LinearDynamicalSystem
+from .likelihood_traps import Memorizer, NoisyMixture
 from .made import MADE
 from .mixture import MixtureOfBernoullis
 from .progressive_gan import ProgressiveGAN

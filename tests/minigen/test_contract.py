@@ -50,6 +50,9 @@ FAMILIES = {
     "LinearDynamicalSystem": (lambda: models.LinearDynamicalSystem(2, n_pixels=6), _frames, {}),
     "BayesNet": (models.BayesNet.slide_example, _bayes_net_samples, {}),
     "ProgressiveGAN": (lambda: models.ProgressiveGAN(64, latent_dim=4, channels=4), _digits, {"steps": 3, "progress": False}),
+    "NoisyMixture": (lambda: models.NoisyMixture(models.MixtureOfBernoullis(3, n_input=64)), _digits,
+                     {"epochs": 2, "progress": False}),
+    "Memorizer": (lambda: models.Memorizer(64), _digits, {}),
     "LatentDiffusion": (lambda: models.LatentDiffusion(models.Autoencoder(64, hidden=(8,), n_latent=2),
                                                        models.DDPM((2,), T=10)), _digits, {"steps": 2, "progress": False}),
 }
