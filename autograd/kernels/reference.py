@@ -274,6 +274,131 @@ def col2im(cols, input_shape, kernel_size, stride, padding, dilation):
     return padded
 
 
+# -- convolution: one matrix product per chunk of images -------------------------------------
+#
+# The columns of a chunk of images are laid out channel-major, cols[(c, i, j), (n, oh, ow)], so that
+#   y = W cols            (O, C*kh*kw) @ (C*kh*kw, n*OH*OW)   conv2d
+#   dW += dy cols^T       (O, n*OH*OW) @ (n*OH*OW, C*kh*kw)    its weight gradient
+#   dcols = W^T dy        then col2im                          its input gradient
+# are each one large matrix product per chunk, and a chunk's columns (about CONV_CHUNK_BYTES) are
+# still in the cache when the product reads them.  On a device the whole batch is one chunk.
+
+CONV_CHUNK_BYTES = 1 << 20
+
+
+def image_chunks(n_images, bytes_per_image, xp):
+    """Slices of the batch whose columns take about CONV_CHUNK_BYTES each (all of it on a device)."""
+    if xp is not numpy:
+        return [slice(0, n_images)]
+    step = max(1, CONV_CHUNK_BYTES // max(bytes_per_image, 1))
+    return [slice(start, min(start + step, n_images)) for start in range(0, n_images, step)]
+
+
+def _padded(x, padding):
+    """x (n, C, H, W) with `padding` zeros around each image (x itself when there is none)."""
+    ph, pw = padding
+    if not ph and not pw:
+        return x
+    n, c, h, w = x.shape
+    padded = array_module(x).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
+    padded[:, :, ph:ph + h, pw:pw + w] = x
+    return padded
+
+
+def fill_columns(x, kernel_size, stride, padding, dilation, cols):
+    """cols[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]: the channel-major
+    columns of x (n, C, H, W), written into cols (C*kh*kw, n*OH*OW) by one strided copy."""
+    padded = _padded(x, padding)
+    n, c = x.shape[:2]
+    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
+    out_h = conv_output_size(x.shape[2], kh, sh, padding[0], dh)
+    out_w = conv_output_size(x.shape[3], kw, sw, padding[1], dw)
+    step_n, step_c, step_h, step_w = padded.strides
+    windows = array_module(x).lib.stride_tricks.as_strided(
+        padded, (c, kh, kw, n, out_h, out_w),
+        (step_c, step_h * dh, step_w * dw, step_n, step_h * sh, step_w * sw))   # (C, kh, kw, n, OH, OW)
+    cols.reshape(c, kh, kw, n, out_h, out_w)[...] = windows
+
+
+def add_columns(cols, input_shape, kernel_size, stride, padding, dilation):
+    """The adjoint of fill_columns: each entry of cols (C*kh*kw, n*OH*OW) added back to the pixel of
+    an image batch of `input_shape` (n, C, H, W) it was read from (entries on the padding drop)."""
+    xp = array_module(cols)
+    n, c, h, w = input_shape
+    (kh, kw), (ph, pw) = kernel_size, padding
+    out_h = conv_output_size(h, kh, stride[0], ph, dilation[0])
+    out_w = conv_output_size(w, kw, stride[1], pw, dilation[1])
+    taps = cols.reshape(c, kh, kw, n, out_h, out_w)
+    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            padded[_patch_slices(i, j, out_h, out_w, stride, dilation)] += taps[:, i, j].transpose(1, 0, 2, 3)
+    return padded[:, :, ph:ph + h, pw:pw + w]
+
+
+def _conv_shapes(input_shape, weight_shape, stride, padding, dilation):
+    """(rows of the columns C*kh*kw, OH, OW) of a convolution of `input_shape` by `weight_shape`."""
+    _, c, h, w = input_shape
+    kh, kw = weight_shape[2:]
+    out_h = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    out_w = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
+    return c * kh * kw, out_h, out_w
+
+
+def conv2d(x, weight, bias, stride, padding, dilation):
+    """y[n, o] = sum_{c,i,j} W[o, c, i, j] x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw] (+ b[o]):
+    x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None -> (N, O, OH, OW)."""
+    xp = array_module(x)
+    n_images, out_channels = x.shape[0], weight.shape[0]
+    rows, out_h, out_w = _conv_shapes(x.shape, weight.shape, stride, padding, dilation)
+    matrix = weight.reshape(out_channels, rows)                                 # (O, C*kh*kw)
+    y = xp.empty((n_images, out_channels, out_h, out_w), dtype=xp.result_type(x, weight))
+    for chunk in image_chunks(n_images, rows * out_h * out_w * x.itemsize, xp):
+        n = chunk.stop - chunk.start
+        cols = xp.empty((rows, n * out_h * out_w), dtype=x.dtype)              # (C*kh*kw, n*OH*OW)
+        fill_columns(x[chunk], weight.shape[2:], stride, padding, dilation, cols)
+        products = (matrix @ cols).reshape(out_channels, n, out_h, out_w)     # (O, n, OH, OW)
+        if bias is None:
+            y[chunk] = products.transpose(1, 0, 2, 3)
+        else:
+            xp.add(products.transpose(1, 0, 2, 3), bias.reshape(-1, 1, 1), out=y[chunk])
+    return y
+
+
+def _channels_first(gy):
+    """gy (n, O, OH, OW) as the matrix (O, n*OH*OW)."""
+    return array_module(gy).ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(gy.shape[1], -1)
+
+
+def conv2d_input_grad(gy, weight, input_shape, stride, padding, dilation):
+    """The adjoint of conv2d in x (a transposed convolution): dx = col2im(W^T dy), for dy
+    (N, O, OH, OW) and weight (O, C, kh, kw) -> input_shape (N, C, H, W)."""
+    xp = array_module(gy)
+    rows, out_h, out_w = _conv_shapes(input_shape, weight.shape, stride, padding, dilation)
+    transposed = weight.reshape(weight.shape[0], rows).T                       # (C*kh*kw, O)
+    gx = xp.empty(input_shape, dtype=xp.result_type(gy, weight))
+    for chunk in image_chunks(input_shape[0], rows * out_h * out_w * gy.itemsize, xp):
+        cols = transposed @ _channels_first(gy[chunk])                        # (C*kh*kw, n*OH*OW)
+        shape = (chunk.stop - chunk.start,) + tuple(input_shape[1:])
+        gx[chunk] = add_columns(cols, shape, weight.shape[2:], stride, padding, dilation)
+    return gx
+
+
+def conv2d_weight_grad(x, gy, kernel_size, stride, padding, dilation):
+    """dW[o, c, i, j] = sum_{n,oh,ow} dy[n, o, oh, ow] x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]:
+    conv2d's gradient in its weight, for x (N, C, H, W) and dy (N, O, OH, OW) -> (O, C, kh, kw)."""
+    xp = array_module(x)
+    out_channels = gy.shape[1]
+    weight_shape = (out_channels, x.shape[1]) + tuple(kernel_size)
+    rows, out_h, out_w = _conv_shapes(x.shape, weight_shape, stride, padding, dilation)
+    gw_transposed = xp.zeros((rows, out_channels), dtype=xp.result_type(x, gy))   # (C*kh*kw, O)
+    for chunk in image_chunks(x.shape[0], rows * out_h * out_w * x.itemsize, xp):
+        cols = xp.empty((rows, (chunk.stop - chunk.start) * out_h * out_w), dtype=x.dtype)
+        fill_columns(x[chunk], kernel_size, stride, padding, dilation, cols)
+        gw_transposed += cols @ _channels_first(gy[chunk]).T      # the faster order for BLAS here
+    return xp.ascontiguousarray(gw_transposed.T).reshape(weight_shape)
+
+
 KERNELS = {
     "sgd_update": sgd_update,
     "adam_update": adam_update,
@@ -290,4 +415,7 @@ KERNELS = {
     "layer_norm_grad": layer_norm_grad,
     "im2col": im2col,
     "col2im": col2im,
+    "conv2d": conv2d,
+    "conv2d_input_grad": conv2d_input_grad,
+    "conv2d_weight_grad": conv2d_weight_grad,
 }

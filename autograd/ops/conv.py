@@ -7,9 +7,16 @@ becomes one matrix product (Chellapilla, Puri and Simard 2006):
     conv2d(x, W)[n, o, oh, ow]   = sum_{c,i,j} W[o, c, i, j] cols[n, (c, i, j), (oh, ow)]   (2)
 
 col2im is the adjoint of im2col (every column entry is added back to the pixel it came from, so
-overlapping patches add up).  The two are each other's backward, so every op here is linear in x
-with a backward built from the same two Functions and matmul: convolutions are twice
-differentiable (WGAN-GP on an image critic differentiates its gradient).
+overlapping patches add up).  A convolution is three Functions, each the others' backward:
+
+    Conv2d(x, W)            y = conv2d(x, W) (+ b)                                            (2)
+    ConvInputGrad(gy, W)    dx = col2im(W^T gy), the adjoint of (2) in x: a transposed convolution
+    ConvWeightGrad(x, gy)   dW = gy cols(x)^T,   the adjoint of (2) in W
+
+(2) is bilinear in (x, W), so <conv2d(x, W), gy> = <x, ConvInputGrad(gy, W)> = <W, ConvWeightGrad(x, gy)>
+and the derivatives of each of the three are the other two: convolutions are twice differentiable
+(WGAN-GP on an image critic differentiates its gradient).  Their kernels (autograd/kernels) compute
+each as one matrix product per chunk of images, whose columns stay in the cache.
 
 A transposed convolution is the adjoint of a convolution with the same weight, (Dumoulin and
 Visin 2016, "A guide to convolution arithmetic"):
@@ -66,6 +73,67 @@ class Col2Im(Function):
         return Im2Col(*self.geometry)(gy)
 
 
+class Conv2d(Function):
+    """y = conv2d(x, W) + b  (2);  dx = ConvInputGrad(gy, W),  dW = ConvWeightGrad(x, gy),
+    db = sum of gy over the batch and the positions."""
+
+    def __init__(self, stride: Pair, padding: Pair, dilation: Pair) -> None:
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, x: Array, weight: Array, bias: Array | None = None) -> Array:
+        return kernel("conv2d")(x, weight, bias, self.stride, self.padding, self.dilation)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
+        x, weight = self.inputs[0], self.inputs[1]
+        needs = self.needs_input_grad
+        geometry = (self.stride, self.padding, self.dilation)
+        gx = ConvInputGrad(x.shape, *geometry)(gy, weight) if needs[0] else None
+        gw = ConvWeightGrad(weight.shape[2:], *geometry)(x, gy) if needs[1] else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, (gy.sum(axis=(0, 2, 3)) if needs[2] else None)
+
+
+class ConvInputGrad(Function):
+    """dx = col2im(W^T gy): the adjoint of conv2d in x (a transposed convolution), of `input_shape`;
+    d/dgy = conv2d(g, W),  d/dW = ConvWeightGrad(g, gy)."""
+
+    def __init__(self, input_shape: Sequence[int], stride: Pair, padding: Pair, dilation: Pair) -> None:
+        self.input_shape = tuple(input_shape)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, gy: Array, weight: Array) -> Array:
+        return kernel("conv2d_input_grad")(gy, weight, self.input_shape, self.stride, self.padding,
+                                           self.dilation)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        gy, weight = self.inputs
+        needs_gy, needs_weight = self.needs_input_grad
+        geometry = (self.stride, self.padding, self.dilation)
+        return (Conv2d(*geometry)(g, weight) if needs_gy else None,
+                ConvWeightGrad(weight.shape[2:], *geometry)(g, gy) if needs_weight else None)
+
+
+class ConvWeightGrad(Function):
+    """dW = gy cols(x)^T: conv2d's gradient in its weight (kernel_size taps);
+    d/dx = ConvInputGrad(gy, g),  d/dgy = conv2d(x, g)."""
+
+    def __init__(self, kernel_size: Sequence[int], stride: Pair, padding: Pair, dilation: Pair) -> None:
+        self.kernel_size = tuple(kernel_size)
+        self.stride, self.padding, self.dilation = stride, padding, dilation
+
+    def forward(self, x: Array, gy: Array) -> Array:
+        return kernel("conv2d_weight_grad")(x, gy, self.kernel_size, self.stride, self.padding,
+                                            self.dilation)
+
+    def backward(self, g: Tensor) -> tuple[Tensor | None, ...]:
+        x, gy = self.inputs
+        needs_x, needs_gy = self.needs_input_grad
+        geometry = (self.stride, self.padding, self.dilation)
+        return (ConvInputGrad(x.shape, *geometry)(gy, g) if needs_x else None,
+                Conv2d(*geometry)(x, g) if needs_gy else None)
+
+
 def as_pair(value: Any, name: str, op: str) -> Pair:
     """PyTorch's int-or-pair arguments as a pair of ints."""
     pair = (value, value) if isinstance(value, numbers.Integral) else value
@@ -106,12 +174,16 @@ def _geometry(op: str, kernel_size: Any, stride: Any, padding: Any, dilation: An
     return kernel_pair, stride_pair, padding_pair, dilation_pair
 
 
+def _check_channel_bias(op: str, channels: int, bias: Tensor | None) -> None:
+    if bias is not None and tuple(bias.shape) != (channels,):
+        raise ValueError(f"{op}: bias of shape {tuple(bias.shape)} for an output of {channels} "
+                         f"channels; expected ({channels},)")
+
+
 def _add_channel_bias(op: str, y: Tensor, bias: Tensor | None) -> Tensor:
     if bias is None:
         return y
-    if tuple(bias.shape) != (y.shape[1],):
-        raise ValueError(f"{op}: bias of shape {tuple(bias.shape)} for an output of {y.shape[1]} "
-                         f"channels, shape {y.shape}; expected ({y.shape[1]},)")
+    _check_channel_bias(op, y.shape[1], bias)
     return y + reshape(bias, 1, -1, 1, 1)
 
 
@@ -134,12 +206,11 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | 
            padding: int | Pair = 0, dilation: int | Pair = 1) -> Tensor:
     """PyTorch's conv2d (cross-correlation): x (N, C, H, W), weight (O, C, kh, kw) -> (N, O, OH, OW)."""
     _check_input("conv2d", x, weight)
-    out_channels, _, kh, kw = weight.shape
-    geometry = _geometry("conv2d", (kh, kw), stride, padding, dilation)
-    out_h, out_w = _output_size("conv2d", x.shape[2:], *geometry)
-    cols = Im2Col(*geometry)(x)                                          # (N, C*kh*kw, OH*OW)
-    y = matmul(reshape(weight, out_channels, -1), cols)                  # (2): (N, O, OH*OW)
-    return _add_channel_bias("conv2d", reshape(y, x.shape[0], out_channels, out_h, out_w), bias)
+    geometry = _geometry("conv2d", weight.shape[2:], stride, padding, dilation)
+    _output_size("conv2d", x.shape[2:], *geometry)
+    _check_channel_bias("conv2d", weight.shape[0], bias)
+    convolution = Conv2d(*geometry[1:])
+    return convolution(x, weight) if bias is None else convolution(x, weight, bias)   # (2): (N, O, OH, OW)
 
 
 def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
@@ -164,13 +235,13 @@ def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stri
         raise ValueError(f"conv_transpose2d: an input of spatial size {x.shape[2:]} gives an empty "
                          f"output {out_size} with padding {padding}")
     n = x.shape[0]
-    rows = reshape(x, n, in_channels, -1)                                # (N, C_in, H*W)
-    cols = matmul(swapaxes(reshape(weight, in_channels, -1), 0, 1), rows)   # (N, C_out*kh*kw, H*W)
     if all(op < s for op, s in zip(output_padding, stride)):
-        y = Col2Im((n, out_channels) + out_size, *geometry)(cols)        # (3): (N, C_out, OH, OW)
+        y = ConvInputGrad((n, out_channels) + out_size, stride, padding, dilation)(x, weight)   # (3)
     else:
+        rows = reshape(x, n, in_channels, -1)                            # (N, C_in, H*W)
+        cols = matmul(swapaxes(reshape(weight, in_channels, -1), 0, 1), rows)   # (N, C_out*kh*kw, H*W)
         y = _col2im_beyond_stride(cols, (n, out_channels), x.shape[2:], out_size, geometry)
-    return _add_channel_bias("conv_transpose2d", y, bias)
+    return _add_channel_bias("conv_transpose2d", y, bias)              # (N, C_out, OH, OW)
 
 
 def _col2im_beyond_stride(cols: Tensor, leading: tuple[int, int], in_size: Sequence[int],
