@@ -162,6 +162,10 @@ def kernel_arguments(name, quick):
         "sgd_update": lambda: (normal(n), normal(n), normal(n), 1e-2, 0.9, 0.0),
         "rmsprop_update": lambda: (normal(n), normal(n), np.abs(normal(n)), 1e-2, 0.99, 1e-8, 0.0),
         "sample_bernoulli": lambda: (normal(100, 784), rng.random((100, 784), dtype=np.float32)),
+        "bernoulli_layer": lambda: (normal(100, 784), normal(784), rng.random((100, 784), dtype=np.float32)),
+        "gibbs_step": lambda: ((rng.random((100, 256)) < 0.5).astype(np.float32), 0.1 * normal(784, 256),
+                               normal(784), normal(256), rng.random((100, 784), dtype=np.float32),
+                               rng.random((100, 256), dtype=np.float32)),
         "langevin_step": lambda: (normal(64, 64), normal(64, 64), normal(64, 64), 0.01),
         "ddpm_step": lambda: (normal(64, 64), normal(64, 64), normal(64, 64), 1.01, 0.02, 0.1),
         "sigmoid": lambda: (normal(128, 784),),
@@ -172,7 +176,7 @@ def kernel_arguments(name, quick):
 
 
 REFERENCES = {**reference.KERNELS, **model_reference.KERNELS}
-COMPILED = {"numba": ("autograd.kernels.numba_kernels",),
+COMPILED = {"numba": ("autograd.kernels.numba_kernels", "minigen.kernels.numba_kernels"),
             "cupy": ("autograd.kernels.cupy_kernels", "minigen.kernels.cupy_kernels")}
 
 

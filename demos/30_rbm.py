@@ -11,7 +11,7 @@
 3. Bars-and-stripes 4x4: the average log-likelihood of the 30 patterns against the optimum
    -log 30 = -3.40.
 
-Expected wall time on a 2-core CPU: about 3 minutes (quick: about 30 s).
+Expected wall time on a 2-core CPU: about 40 s (quick: about 5 s).
 """
 import math
 import os

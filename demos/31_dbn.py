@@ -6,7 +6,7 @@ top RBM's log Z both exact (2^16 states) and by AIS, beside the first RBM alone 
 2^32 states are too many to enumerate), so one sees what the second layer adds; and samples drawn
 by Gibbs in the top RBM followed by one downward pass.
 
-Expected wall time on a 2-core CPU: about 90 s (quick: about 15 s).
+Expected wall time on a 2-core CPU: about 15 s (quick: about 2 s).
 """
 import os
 import time

@@ -6,12 +6,13 @@ the exp, and a second compiled pass turns e = exp(-|x|) into the probabilities a
     p = 1 / (1 + e)  for x >= 0,   e / (1 + e)  for x < 0;      s = 1[u < p]
 
 where the reference makes about ten passes with a temporary each.  The exp stays NumPy's: it is
-vectorized (a compiled loop calls a scalar exp, several times slower), and it gives the values the
-reference's sigmoid uses (its e^min(x, 0) is e for x < 0 and exactly 1 otherwise), so both backends
-compute the same probabilities and draw the same samples, bit for bit.  The matrix products of
-gibbs_step stay NumPy's too (BLAS).  A call that falls outside what the loops handle (not host
-arrays, not C-contiguous, mixed dtypes) goes to the reference.  Nothing compiles at import:
-`@njit(cache=True)` without signatures compiles on the first call for each dtype.
+vectorized, where a compiled loop calls a scalar exp (the whole layer in one loop took twice as
+long), and it gives the values the reference's sigmoid uses (its e^min(x, 0) is e for x < 0 and
+exactly 1 otherwise), so both backends compute the same probabilities and draw the same samples, bit
+for bit.  The matrix products of gibbs_step stay NumPy's too (BLAS).  A call that falls outside what
+the loops handle (not host arrays, not C-contiguous, mixed dtypes) goes to the reference.  Nothing
+compiles at import: `@njit(cache=True)` without signatures compiles on the first call for each
+dtype (and for uniforms given or None).
 """
 import numpy as np
 

@@ -38,7 +38,7 @@ def _bernoulli_log_prob(bits, logits):
 
 class DBN(GenerativeModel):
     """A stack of Bernoulli RBMs trained greedily; layer_sizes = (n_visible, hidden_1, ..., hidden_L).
-    Each RBM is trained with the settings of RBMDefaults (the DBN's Defaults) and its overrides."""
+    Each RBM is trained with RBMDefaults (the DBN's Defaults) and the overrides given to fit."""
 
     likelihood_kind = "bound"
     Defaults = RBMDefaults
@@ -49,7 +49,7 @@ class DBN(GenerativeModel):
         if len(layer_sizes) < 2 or min(layer_sizes) < 1:
             raise ValueError(f"DBN: layer_sizes needs at least two positive sizes, got {layer_sizes}")
         super().__init__(layer_sizes=layer_sizes, seed=seed)
-        self.data_shape = (layer_sizes[0],)
+        self.data_shape = (layer_sizes[0],)                 # the examples are the first layer's states
         self.layer_sizes: List[int] = layer_sizes
         self.seed = seed
         self.rbms = nn.Sequential(*(RBM(n_in, n_out, seed=seed + i) for i, (n_in, n_out)
