@@ -10,6 +10,7 @@ thread and 3.3 s on two threads of two loaded cores).  `--clock process` reads p
 instead of wall time, which a loaded machine's preemption does not inflate (CPU backends only).
 """
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -20,9 +21,11 @@ import time
 
 import numpy as np
 
+from autograd import costs
 from autograd.serialize import atomic_file
 
-from . import engine, workloads
+from . import engine, fits, workloads
+from .workloads import step_costs
 
 BACKENDS = ("numpy", "numba", "cupy")
 
@@ -41,12 +44,16 @@ def limit_threads(threads):
     return threadpool_limits(threads)
 
 
-def measure(make, repeats, clock=time.perf_counter):
-    """Median seconds of `step()` over `repeats` calls after one warm-up; None if `make` is None."""
+def measure(make, repeats, clock=time.perf_counter, cost_into=None):
+    """Median seconds of `step()` over `repeats` calls after one warm-up; None if `make` is None.
+    With `cost_into` (a dict), one more call, before the warm-up, is counted by autograd.costs and
+    its counts stored there (what the step launches and records; see `step_costs`)."""
     made = make()
     if made is None:
         return None
     step, sync = made
+    if cost_into is not None:
+        cost_into.update(dataclasses.asdict(costs.count_step(step)))
     step()
     sync()
     times = []
@@ -94,7 +101,8 @@ def vae_rows(backends, quick, repeats, measure):
         for name in backends:
             if gpu_only and name != "cupy":
                 continue
-            row[name] = measure(lambda: engine.engine_step(name, D, H, Z, B), repeats)
+            row[name] = measure(lambda: engine.engine_step(name, D, H, Z, B), repeats,
+                                cost_into=step_costs(row, name))
         if not gpu_only:
             row["numpy by hand"] = measure(lambda: engine.numpy_step(D, H, Z, B), repeats)
             row["torch cpu"] = measure(lambda: engine.torch_step(D, H, Z, B, "cpu"), repeats)
@@ -103,12 +111,25 @@ def vae_rows(backends, quick, repeats, measure):
     return rows
 
 
+def format_costs(row):
+    """nodes and Function calls of a row's step (the same on every backend), then its array-library
+    calls per backend: what a GPU launches for it."""
+    counted = row.get("costs")
+    if not counted:
+        return "-"
+    first = next(iter(counted.values()))
+    calls = ", ".join(f"{name} {c['calls']}" for name, c in counted.items() if c["calls"] is not None)
+    reads = max((c["host_reads"] or 0) for c in counted.values())
+    return (f"{first['nodes']} nodes, {first['functions']} fn calls; array calls {calls or '-'}"
+            + (f"; {reads} host reads" if reads else ""))
+
+
 def format_table(rows):
     columns = []
     for row in rows:
-        columns += [k for k in row if k not in columns and k not in ("workload", "note")]
-    lines = ["| workload | " + " | ".join(columns) + " | note |",
-             "|---|" + "---|" * (len(columns) + 1)]
+        columns += [k for k in row if k not in columns and k not in ("workload", "note", "costs")]
+    lines = ["| workload | " + " | ".join(columns) + " | per step | note |",
+             "|---|" + "---|" * (len(columns) + 2)]
     for row in rows:
         base = row.get("numpy")
         cells = []
@@ -119,7 +140,8 @@ def format_table(rows):
             else:
                 ratio = f" ({base / value:.1f}x)" if base and column != "numpy" else ""
                 cells.append(f"{value * 1e3:.3g} ms{ratio}")
-        lines.append(f"| {row['workload']} | " + " | ".join(cells) + f" | {row.get('note', '')} |")
+        lines.append(f"| {row['workload']} | " + " | ".join(cells)
+                     + f" | {format_costs(row)} | {row.get('note', '')} |")
     return "\n".join(lines)
 
 
@@ -132,6 +154,8 @@ def parse(argv):
     parser.add_argument("--out", help="also write the result (JSON with --json, else markdown) to FILE")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per workload")
     parser.add_argument("--threads", type=int, default=1, help="BLAS and torch CPU threads (default 1)")
+    parser.add_argument("--fits", action="store_true",
+                        help="also time each family's default fit per backend, from a few epochs or steps")
     parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
                         help="wall time, or process CPU time (steadier on a loaded machine; CPU only)")
     args = parser.parse_args(argv)
@@ -157,6 +181,8 @@ def main(argv=None):
         result["rows"] = (vae_rows(backends, args.quick, repeats, timed)
                           + workloads.model_rows(backends, args.quick, max(1, repeats // 4), timed)
                           + workloads.kernel_rows(backends, args.quick, repeats, timed))
+        if args.fits:
+            result["fits"] = fits.fit_rows(backends, args.quick, CLOCKS[args.clock])
     from autograd import backend
     backend.set_backend("numpy")
     text = json.dumps(result, indent=1) if args.json else report(result)
@@ -175,4 +201,7 @@ def report(result):
                       + (" (--quick: small sizes)" if result["quick"] else ""),
                       f"numba first-call compile (or cache load): {compile_times or '-'}", "",
                       format_table(result["rows"]),
-                      "", "ratios: numpy backend time / this column's time (higher is faster)"])
+                      "", "ratios: numpy backend time / this column's time (higher is faster); per step: "
+                      "graph nodes, Function calls and array-library calls (a compiled kernel counts "
+                      "once) of one timed call, counted by autograd.costs"]
+                     + (["", fits.format_fits(result["fits"])] if "fits" in result else []))

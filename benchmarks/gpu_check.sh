@@ -2,7 +2,8 @@
 # The GPU checks in one call, for a machine with CuPy and a CUDA device (the lent H100):
 #   1. the gpu-marked tests (they skip themselves elsewhere),
 #   2. one short training run of each model family on the cupy backend (`minigen train --quick`),
-#   3. the benchmarks on every backend side by side (JSON, then the Markdown table from it).
+#   3. the benchmarks on every backend side by side, with the scaled default fits (JSON, then the
+#      Markdown tables from it).
 # Usage, from the repository root:  bash benchmarks/gpu_check.sh [OUT_DIR]   (default: $OUT or gpu-check)
 # Each step's output goes to OUT_DIR; a failing step does not stop the later ones, and the exit
 # status is that of the first failure.
@@ -29,7 +30,7 @@ run gpu_tests python3 -m pytest -q -m gpu -p no:cacheprovider tests
 for model in vae gan ddpm ncsn rbm made char-transformer; do
     run "train_$model" timeout 300 python3 -m minigen train "$model" --quick --backend cupy --out "$out/runs/$model"
 done
-run bench python3 -m benchmarks --repeats 10 --json --out "$out/bench.json"
+run bench python3 -m benchmarks --repeats 10 --fits --json --out "$out/bench.json"
 run bench_table python3 -c "import json, sys, benchmarks; print(benchmarks.report(json.load(open(sys.argv[1]))))" \
     "$out/bench.json"
 exit $status

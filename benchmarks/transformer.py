@@ -11,7 +11,7 @@ import numpy as np
 from autograd import backend, optim
 from minigen.data import text_corpus
 
-from .workloads import find_model, on_backend, sync_for
+from .workloads import find_model, on_backend, step_costs, sync_for
 
 FULL = {"n_layer": 2, "n_head": 4, "n_embd": 128, "block_size": 128, "batch": 32}
 QUICK = {"n_layer": 1, "n_head": 2, "n_embd": 32, "block_size": 16, "batch": 4}
@@ -90,6 +90,7 @@ def transformer_rows(backends, quick, repeats, measure):
         row["note"] = "minigen.models.CharTransformer has not landed"
         return [row]
     for name in backends:
-        row[name] = measure(on_backend(name, lambda name=name: (engine_step(shape), sync_for(name))), repeats)
+        row[name] = measure(on_backend(name, lambda name=name: (engine_step(shape), sync_for(name))), repeats,
+                            cost_into=step_costs(row, name))
     row["torch cpu"] = measure(lambda: torch_step(shape), repeats)
     return [row]

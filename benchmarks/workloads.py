@@ -28,10 +28,16 @@ def on_backend(name, build):
         step, sync = made
 
         def run():
-            backend.set_backend(name)
+            if backend.get_backend() != name:        # (switching backends rebuilds the kernel table)
+                backend.set_backend(name)
             step()
         return run, sync
     return make
+
+
+def step_costs(row, column):
+    """The dict where a row keeps the counted costs of its `column`'s step."""
+    return row.setdefault("costs", {}).setdefault(column, {})
 
 
 def sync_for(name):
@@ -53,7 +59,7 @@ def rbm_rows(backends, quick, repeats, measure):
             data = backend.to_device(X, backend.default_device())
             return (lambda: model.fit(data, epochs=1, batch_size=100, k=1, persistent=True, progress=False),
                     sync_for(name))
-        row[name] = measure(on_backend(name, build), repeats)
+        row[name] = measure(on_backend(name, build), repeats, cost_into=step_costs(row, name))
     try:
         from sklearn.neural_network import BernoulliRBM
         row["sklearn BernoulliRBM"] = measure(lambda: (
@@ -61,6 +67,32 @@ def rbm_rows(backends, quick, repeats, measure):
             lambda: None), repeats)
     except ImportError:
         row["note"] = (row.get("note", "") + "; scikit-learn not importable").lstrip("; ")
+    return [row]
+
+
+def vae_model_rows(backends, quick, repeats, measure):
+    """One training step of minigen's VAE(64, 8) as `fit` takes it: AdamW on the IWAE objective
+    with the default k_train samples, a batch of 128 binarized digits."""
+    VAE = find_model("VAE")
+    batch = 32 if quick else 128
+    row = {"workload": f"VAE model step (minigen VAE(64, 8), IWAE k=5, B{batch}, AdamW)"}
+    if VAE is None:
+        row["note"] = "minigen.models.VAE has not landed"
+        return [row]
+    X = importlib.import_module("minigen.data").load_digits("train", binarize=True)[:batch]
+    for name in backends:
+        def build(name=name):
+            model = VAE(64, 8, seed=0)
+            settings = model.settings()
+            optimizer = optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+            x = autograd.Tensor(backend.to_device(X, backend.default_device()))
+
+            def step():
+                optimizer.zero_grad()
+                model.iwae_loss(x, settings.k_train)[0].backward()
+                optimizer.step()
+            return step, sync_for(name)
+        row[name] = measure(on_backend(name, build), repeats, cost_into=step_costs(row, name))
     return [row]
 
 
@@ -90,8 +122,9 @@ def ddpm_rows(backends, quick, repeats, measure):
         def build_sample(name=name):
             model = DDPM((64,), T=T, seed=0)
             return (lambda: model.sample(n_samples)), sync_for(name)
-        rows[0][name] = measure(on_backend(name, build_train), repeats)
-        rows[1][name] = measure(on_backend(name, build_sample), max(1, repeats // 2))
+        rows[0][name] = measure(on_backend(name, build_train), repeats, cost_into=step_costs(rows[0], name))
+        rows[1][name] = measure(on_backend(name, build_sample), max(1, repeats // 2),
+                               cost_into=step_costs(rows[1], name))
     return rows
 
 
@@ -112,7 +145,7 @@ def conv_rows(backends, quick, repeats, measure):
                     x.grad = None
                     (layer(x) ** 2).sum().backward()
                 return step, sync_for(name)
-            row[name] = measure(on_backend(name, build), repeats)
+            row[name] = measure(on_backend(name, build), repeats, cost_into=step_costs(row, name))
         row["torch cpu"] = measure(lambda: torch_conv(x_host), repeats)
         rows.append(row)
     return rows
@@ -136,7 +169,7 @@ def torch_conv(x_host):
 def model_rows(backends, quick, repeats, measure):
     from .transformer import transformer_rows  # (it imports this module's helpers)
     rows = []
-    for build in (rbm_rows, ddpm_rows, conv_rows, transformer_rows):
+    for build in (vae_model_rows, rbm_rows, ddpm_rows, conv_rows, transformer_rows):
         try:
             rows += build(backends, quick, repeats, measure)
         except Exception as error:                     # a model in progress must not stop the bench
