@@ -1,6 +1,7 @@
 """The model kernels (minigen.kernels): their references follow their equations, the numba and cupy
 versions agree with the references, and they are registered into the engine's kernel table."""
 import importlib
+import inspect
 
 import numpy as np
 import pytest
@@ -113,6 +114,20 @@ def test_numba_bernoulli_layer_equals_the_reference_bit_for_bit(n, width, dtype,
 def test_numba_gibbs_step_equals_the_reference_bit_for_bit(n, n_visible, n_hidden, dtype, seed, sample, gaussian):
     args = gibbs_arguments(seed, n, n_visible, n_hidden, dtype, sample, gaussian)
     assert_same(numba_kernels()["gibbs_step"](*args, gaussian), reference.gibbs_step(*args, gaussian))
+
+
+def test_numba_bernoulli_layer_equals_the_reference_at_extreme_logits():
+    inputs = np.array([[np.inf, -np.inf, 1e30, -1e30, -745.0, 88.7, 0.0, -0.0]])
+    uniforms = np.full_like(inputs, 0.5)
+    for dtype in (np.float32, np.float64):
+        with np.errstate(over="ignore"):
+            args = (inputs.astype(dtype), np.zeros(8, dtype=dtype), uniforms.astype(dtype))
+        assert_same(numba_kernels()["bernoulli_layer"](*args), reference.bernoulli_layer(*args))
+
+
+def test_every_compiled_model_kernel_keeps_its_reference_signature():
+    for name, fn in numba_kernels().items():
+        assert inspect.signature(fn) == inspect.signature(reference.KERNELS[name]), name
 
 
 def test_numba_bernoulli_layer_hands_what_its_loops_do_not_take_to_the_reference():
