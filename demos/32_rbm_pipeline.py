@@ -18,9 +18,10 @@ The shifted copies are what a linear classifier on pixels cannot absorb; the RBM
 without the labels, let the same logistic regression do better.  (max_iter=3000 where the example has
 1000, so that lbfgs converges for every seed.)  Reported: the mean and spread of the test accuracy over
 5 seeds of the RBMs (quick: 1), the raw-pixel accuracy, the seconds a pipeline's fit takes; figures:
-the accuracies and the 100 filters of minigen's RBM.
+the accuracies and the 100 filters of minigen's RBM.  Measured: minigen 0.940 (std 0.003 over the 5
+seeds), scikit-learn 0.940 (0.003), raw pixels 0.781.
 
-Expected wall time on a 2-core CPU: about 45 s (quick: about 10 s).
+Expected wall time on a 2-core CPU: about 35 s (quick: about 12 s).
 """
 import os
 import time
