@@ -32,24 +32,28 @@ def _kept_shape(shape: tuple[int, ...], axis: Axis) -> tuple[int, ...]:
 
 
 def _expand(gy: Tensor, shape: tuple[int, ...], axis: Axis, keepdims: bool) -> Tensor:
-    """Reshape an upstream gradient of a reduction so it broadcasts against the input."""
-    if keepdims or gy.ndim == len(shape):
+    """Reshape an upstream gradient of a reduction so it broadcasts against the input (a 0-d
+    gradient, of a reduction over every axis, broadcasts as it is)."""
+    if keepdims or gy.ndim == len(shape) or gy.ndim == 0:
         return gy
     return reshape(gy, _kept_shape(shape, axis))
 
 
 class Sum(Function):
-    """y = sum of x over `axis`;  dy/dx = 1 for every summed element"""
+    """y = scale * (sum of x over `axis`);  dy/dx = scale for every summed element.  scale is 1 for
+    a sum and 1/n for a mean (one node either way)."""
 
-    def __init__(self, axis: Axis, keepdims: bool) -> None:
-        self.axis, self.keepdims = axis, keepdims
+    def __init__(self, axis: Axis, keepdims: bool, scale: float = 1.0) -> None:
+        self.axis, self.keepdims, self.scale = axis, keepdims, scale
 
     def forward(self, x: Array) -> Array:
         self.input_shape = x.shape
-        return x.sum(axis=self.axis, keepdims=self.keepdims)
+        total = x.sum(axis=self.axis, keepdims=self.keepdims)
+        return total if self.scale == 1 else total * self.scale
 
     def backward(self, gy: Tensor) -> Tensor:
-        return broadcast_to(_expand(gy, self.input_shape, self.axis, self.keepdims), self.input_shape)
+        scaled = gy if self.scale == 1 else gy * self.scale
+        return broadcast_to(_expand(scaled, self.input_shape, self.axis, self.keepdims), self.input_shape)
 
 
 class Extreme(Function):
@@ -148,7 +152,7 @@ def mean(x: Operand, axis: Axes = None, keepdims: bool = False, *, dim: Axes = N
     """Arithmetic mean over `axis` (all axes by default)."""
     axis, keepdims = _axis_and_keepdims("mean", axis, keepdims, dim, keepdim)
     x = x if isinstance(x, Tensor) else Tensor(x)
-    return Sum(axis, keepdims)(x) * (1.0 / builtins.max(_count(x, axis), 1))
+    return Sum(axis, keepdims, 1.0 / builtins.max(_count(x, axis), 1))(x)
 
 
 def var(x: Operand, axis: Axes = None, keepdims: bool = False, ddof: int = 0, *,
@@ -158,7 +162,7 @@ def var(x: Operand, axis: Axes = None, keepdims: bool = False, ddof: int = 0, *,
     axis, keepdims = _axis_and_keepdims("var", axis, keepdims, dim, keepdim)
     x = x if isinstance(x, Tensor) else Tensor(x)
     deviation = x - mean(x, axis=axis, keepdims=True)
-    return Sum(axis, keepdims)(deviation * deviation) * (1.0 / builtins.max(_count(x, axis) - ddof, 1))
+    return Sum(axis, keepdims, 1.0 / builtins.max(_count(x, axis) - ddof, 1))(deviation * deviation)
 
 
 def max(x: Operand, axis: Axes = None, keepdims: bool = False, *, dim: Axes = None,

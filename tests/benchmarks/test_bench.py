@@ -27,7 +27,8 @@ def test_quick_benchmark_reports_json_rows_and_rejects_bad_backends(tmp_path, ca
             costs = row["costs"]
             assert set(costs) == {"numpy", "numba"}, row["workload"]
             assert costs["numba"]["calls"] <= costs["numpy"]["calls"] and costs["numpy"]["calls"] > 0
-    assert vae["costs"]["numpy"]["nodes"] == 24 and vae["costs"]["numpy"]["host_reads"] == 0
+    assert vae["costs"]["numpy"]["nodes"] == vae["costs"]["numba"]["nodes"] > 20
+    assert vae["costs"]["numpy"]["host_reads"] == 0
     fits = {row["family"]: row for row in result["fits"]}
     assert set(fits) == {"RBM", "VAE", "DDPM", "GAN"}
     for row in fits.values():
