@@ -37,10 +37,7 @@ def exact_score_samplers(quick, out_dir):
     annealed = annealed_langevin(lambda x, i: mixture_score(x, MEANS, WEIGHTS, 1.0 + sigmas[i] ** 2),
                                  start, sigmas, steps_per_sigma=100, step_lr=0.05, generator=rng)
     sde, scale = VPSDE(), 5.0                                         # the SDE runs on data / 5
-
-    def noised_score(x, t):
-        means, variance = sde.mixture_marginal(MEANS / scale, 1.0 / scale ** 2, t)   # p_t is a mixture too
-        return mixture_score(x, means, WEIGHTS, variance)
+    noised_score, _ = sde.mixture_score(MEANS / scale, WEIGHTS, 1.0 / scale ** 2)   # p_t is a mixture too
     noise = rng.standard_normal((n, 2)).astype(np.float32)
     by_sde = scale * sde.sample(noised_score, noise, "sde", 500, rng)[-1]
     by_ode = scale * sde.sample(noised_score, noise, "ode", 100, rng)[-1]

@@ -45,6 +45,8 @@ import autograd
 from autograd.backend import array_module
 from autograd.tensor import Tensor
 
+from .score import mixture_score, mixture_score_divergence
+
 SDE_METHODS = ("sde", "ode")
 PREDICTORS = ("reverse_diffusion", "euler_maruyama")
 Score = Callable[..., np.ndarray]
@@ -79,6 +81,18 @@ class SDE:
         """(7): the means and variance of the components of p_t for data sum_k w_k N(mu_k, v I)."""
         signal, std = self.marginal(t)
         return signal * np.asarray(means, dtype=np.float64), signal ** 2 * variance + std ** 2
+
+    def mixture_score(self, means: np.ndarray, weights: np.ndarray, variance: float) -> Tuple[Callable, Callable]:
+        """(7): the exact score s(x, t) of p_t for data sum_k w_k N(mu_k, v I), and its divergence
+        div s(x, t) -> (n,), as functions of (x, t)."""
+        def score(x, t):
+            means_t, variance_t = self.mixture_marginal(means, variance, t)
+            return mixture_score(x, means_t, weights, variance_t)
+
+        def divergence(x, t):
+            means_t, variance_t = self.mixture_marginal(means, variance, t)
+            return mixture_score_divergence(x, means_t, weights, variance_t)
+        return score, divergence
 
     # -- the prior ------------------------------------------------------------------------------
     def prior_sample(self, shape: Tuple[int, ...], generator) -> np.ndarray:

@@ -19,16 +19,23 @@ WEIGHTS = np.array([0.8, 0.2])
 STD = 0.5
 
 
-class MixtureOracle(nn.Module):
-    """The exact optimal eps for data sum_k w_k N(mu_k, STD^2 I): eps* = -sqrt(1 - abar) grad log q_t."""
+class Oracle(nn.Module):
+    """An exact eps of known data: abar at the (maybe fractional) step of a batch, from the schedule."""
 
     def __init__(self, alphas_cumprod):
         super().__init__()
         self.alphas_cumprod = alphas_cumprod
 
-    def forward(self, x, t):
-        abar = float(np.interp(np.asarray(t, dtype=np.float64)[0], np.arange(len(self.alphas_cumprod)),
+    def abar(self, t):
+        return float(np.interp(np.asarray(t, dtype=np.float64)[0], np.arange(len(self.alphas_cumprod)),
                                self.alphas_cumprod))
+
+
+class MixtureOracle(Oracle):
+    """The exact optimal eps for data sum_k w_k N(mu_k, STD^2 I): eps* = -sqrt(1 - abar) grad log q_t."""
+
+    def forward(self, x, t):
+        abar = self.abar(t)
         score = mixture_score(x.data, MEANS * math.sqrt(abar), WEIGHTS, abar * STD ** 2 + 1 - abar)
         return autograd.Tensor((-math.sqrt(1 - abar) * score).astype(np.float32))
 
@@ -311,16 +318,11 @@ def test_log_prob_is_minus_the_bound_on_the_data_grid(rng):
 def test_ode_log_prob_with_the_exact_eps_recovers_a_gaussian_density():
     mu, v = np.array([0.5, -1.0]), 0.3
 
-    class GaussianOracle(nn.Module):
+    class GaussianOracle(Oracle):
         """eps* = sqrt(1 - abar) (x - sqrt(abar) mu) / (abar v + 1 - abar), written with Tensors."""
 
-        def __init__(self, alphas_cumprod):
-            super().__init__()
-            self.alphas_cumprod = alphas_cumprod
-
         def forward(self, x, t):
-            abar = float(np.interp(np.asarray(t, dtype=np.float64)[0], np.arange(len(self.alphas_cumprod)),
-                                   self.alphas_cumprod))
+            abar = self.abar(t)
             return (x - math.sqrt(abar) * mu) * (math.sqrt(1 - abar) / (abar * v + 1 - abar))
     model = DDPM((2,))
     model.denoiser = GaussianOracle(model.alphas_cumprod)

@@ -19,17 +19,7 @@ SDES = {"VP": VPSDE(), "VE": VESDE(sigma_min=0.01, sigma_max=50.0)}
 
 
 def exact_score(sde):
-    def score(x, t):
-        means, variance = sde.mixture_marginal(MEANS, VARIANCE, t)            # (7): p_t is a mixture
-        return mixture_score(x, means, WEIGHTS, variance)
-    return score
-
-
-def exact_divergence(sde):
-    def divergence(x, t):
-        means, variance = sde.mixture_marginal(MEANS, VARIANCE, t)
-        return mixture_score_divergence(x, means, WEIGHTS, variance)
-    return divergence
+    return sde.mixture_score(MEANS, WEIGHTS, VARIANCE)[0]                       # (7): p_t is a mixture
 
 
 def exact_log_density(sde, t):
@@ -89,6 +79,17 @@ def test_samplers_with_the_exact_score_reproduce_the_mixture(name, sampler, rng)
     assert np.allclose(upper.std(axis=0), 0.2, atol=0.03)
 
 
+def test_mixture_score_is_the_score_of_the_noised_mixture(rng):
+    sde = SDES["VP"]
+    score, divergence = sde.mixture_score(MEANS, WEIGHTS, VARIANCE)
+    x, t = rng.standard_normal((5, 2)), 0.3
+    means, variance = sde.mixture_marginal(MEANS, VARIANCE, t)
+    signal, std = sde.marginal(t)
+    assert np.allclose(means, signal * MEANS) and variance == pytest.approx(signal ** 2 * VARIANCE + std ** 2)
+    assert np.array_equal(score(x, t), mixture_score(x, means, WEIGHTS, variance))
+    assert np.array_equal(divergence(x, t), mixture_score_divergence(x, means, WEIGHTS, variance))
+
+
 def test_langevin_corrector_alone_relaxes_to_the_marginal(rng):
     # the corrector at one fixed time is Langevin dynamics on p_t: from a wrong start it forgets it
     sde = SDES["VE"]
@@ -106,11 +107,11 @@ def test_probability_flow_log_likelihood_matches_the_true_density(name, rng):
     x = mixture_data(60, rng)
     truth = mixture_log_density(x, MEANS, WEIGHTS, VARIANCE)
     # with p_1 itself as the prior, only the integral (12) is approximated
-    exact_prior = sde.log_likelihood(exact_score(sde), x, exact_divergence(sde), t_start=0.0,
-                                     prior_log_prob=exact_log_density(sde, 1.0))
+    score, divergence = sde.mixture_score(MEANS, WEIGHTS, VARIANCE)
+    exact_prior = sde.log_likelihood(score, x, divergence, t_start=0.0, prior_log_prob=exact_log_density(sde, 1.0))
     assert np.abs(exact_prior - truth).max() < 1e-2
     # the SDE's own prior differs from p_1 by a little: m(1) mu for VP, the data's spread for VE
-    own_prior = sde.log_likelihood(exact_score(sde), x, exact_divergence(sde), t_start=0.0)
+    own_prior = sde.log_likelihood(score, x, divergence, t_start=0.0)
     assert np.abs(own_prior - truth).mean() < 2e-2
 
 
