@@ -294,93 +294,125 @@ def image_chunks(n_images, bytes_per_image, xp):
     return [slice(start, min(start + step, n_images)) for start in range(0, n_images, step)]
 
 
-def _padded(x, padding):
-    """x (n, C, H, W) with `padding` zeros around each image (x itself when there is none)."""
-    ph, pw = padding
-    if not ph and not pw:
-        return x
-    n, c, h, w = x.shape
-    padded = array_module(x).zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=x.dtype)
-    padded[:, :, ph:ph + h, pw:pw + w] = x
-    return padded
+class ConvPlan:
+    """Where the columns of a convolution of images `input_shape` (N, C, H, W) read.
 
+    A chunk's zero-padded images lie in one flat buffer (n, C, plane), plane = Hp*Wp + slack.  With
+    stride 1 along the width, each output row is extended to the padded width Wp: positions ow in
+    [OW, Wp) read padding (their outputs are dropped, their gradients are zero), and in exchange the
+    positions of an output plane are one contiguous run of the padded plane, shifted by
+    i*dh*Wp + j*dw for tap (i, j), so the columns are copied and added back in long runs.  The slack
+    (dw*(kw-1) zeros after each plane) keeps the last run inside its own plane."""
 
-def fill_columns(x, kernel_size, stride, padding, dilation, cols):
-    """cols[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]: the channel-major
-    columns of x (n, C, H, W), written into cols (C*kh*kw, n*OH*OW) by one strided copy."""
-    padded = _padded(x, padding)
-    n, c = x.shape[:2]
-    (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
-    out_h = conv_output_size(x.shape[2], kh, sh, padding[0], dh)
-    out_w = conv_output_size(x.shape[3], kw, sw, padding[1], dw)
-    step_n, step_c, step_h, step_w = padded.strides
-    windows = array_module(x).lib.stride_tricks.as_strided(
-        padded, (c, kh, kw, n, out_h, out_w),
-        (step_c, step_h * dh, step_w * dw, step_n, step_h * sh, step_w * sw))   # (C, kh, kw, n, OH, OW)
-    cols.reshape(c, kh, kw, n, out_h, out_w)[...] = windows
+    def __init__(self, input_shape, kernel_size, stride, padding, dilation):
+        _, self.channels, self.height, self.width = input_shape
+        (self.kh, self.kw), (self.sh, self.sw) = kernel_size, stride
+        (self.ph, self.pw), (self.dh, self.dw) = padding, dilation
+        self.out_h = conv_output_size(self.height, self.kh, self.sh, self.ph, self.dh)
+        self.out_w = conv_output_size(self.width, self.kw, self.sw, self.pw, self.dw)
+        self.padded_h, self.padded_w = self.height + 2 * self.ph, self.width + 2 * self.pw
+        extended = self.sw == 1
+        self.row = self.padded_w if extended else self.out_w             # positions per output row
+        slack = self.dw * (self.kw - 1) if extended else 0
+        self.plane = self.padded_h * self.padded_w + slack
+        self.rows = self.channels * self.kh * self.kw                    # rows of the columns
+        self.positions = self.out_h * self.row                           # columns per image
 
+    def padded(self, x):
+        """x (n, C, H, W) zero-padded, as the flat buffer (n, C, plane)."""
+        xp = array_module(x)
+        flat = xp.zeros((x.shape[0], self.channels, self.plane), dtype=x.dtype)
+        self.image(flat)[...] = x
+        return flat
 
-def add_columns(cols, input_shape, kernel_size, stride, padding, dilation):
-    """The adjoint of fill_columns: each entry of cols (C*kh*kw, n*OH*OW) added back to the pixel of
-    an image batch of `input_shape` (n, C, H, W) it was read from (entries on the padding drop)."""
-    xp = array_module(cols)
-    n, c, h, w = input_shape
-    (kh, kw), (ph, pw) = kernel_size, padding
-    out_h = conv_output_size(h, kh, stride[0], ph, dilation[0])
-    out_w = conv_output_size(w, kw, stride[1], pw, dilation[1])
-    taps = cols.reshape(c, kh, kw, n, out_h, out_w)
-    padded = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=cols.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            padded[_patch_slices(i, j, out_h, out_w, stride, dilation)] += taps[:, i, j].transpose(1, 0, 2, 3)
-    return padded[:, :, ph:ph + h, pw:pw + w]
+    def image(self, flat):
+        """The (n, C, H, W) images inside the flat padded buffer (a view)."""
+        planes = flat[:, :, :self.padded_h * self.padded_w].reshape(flat.shape[:2] + (self.padded_h, self.padded_w))
+        return planes[:, :, self.ph:self.ph + self.height, self.pw:self.pw + self.width]
 
+    def _view(self, flat, shape, steps, offset=0):
+        """A strided view of the flat buffer; steps count elements."""
+        item = flat.itemsize
+        return array_module(flat).lib.stride_tricks.as_strided(
+            flat.reshape(-1)[offset:], shape, tuple(s * item for s in steps))
 
-def _conv_shapes(input_shape, weight_shape, stride, padding, dilation):
-    """(rows of the columns C*kh*kw, OH, OW) of a convolution of `input_shape` by `weight_shape`."""
-    _, c, h, w = input_shape
-    kh, kw = weight_shape[2:]
-    out_h = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
-    out_w = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
-    return c * kh * kw, out_h, out_w
+    def windows(self, flat):
+        """cols[(c, i, j), (n, oh, ow)] = x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw] as a view
+        (C, kh, kw, n, OH, row) of the flat padded buffer."""
+        n = flat.shape[0]
+        return self._view(flat, (self.channels, self.kh, self.kw, n, self.out_h, self.row),
+                          (self.plane, self.dh * self.padded_w, self.dw, self.channels * self.plane,
+                           self.sh * self.padded_w, self.sw))
+
+    def tap(self, flat, i, j):
+        """Where tap (i, j) reads, for every image, channel and position: a view (n, C, OH, row)."""
+        n = flat.shape[0]
+        return self._view(flat, (n, self.channels, self.out_h, self.row),
+                          (self.channels * self.plane, self.plane, self.sh * self.padded_w, self.sw),
+                          offset=i * self.dh * self.padded_w + j * self.dw)
+
+    def columns(self, x):
+        """The channel-major columns (C*kh*kw, n*OH*row) of the images x (n, C, H, W)."""
+        cols = array_module(x).empty((self.rows, x.shape[0] * self.positions), dtype=x.dtype)
+        cols.reshape(self.channels, self.kh, self.kw, x.shape[0], self.out_h, self.row)[...] = \
+            self.windows(self.padded(x))
+        return cols
+
+    def add_columns(self, cols, n):
+        """The adjoint of `columns`: each entry of cols (C*kh*kw, n*OH*row) added back to the pixel
+        of n images it was read from; returns the images (n, C, H, W) (a view)."""
+        flat = array_module(cols).zeros((n, self.channels, self.plane), dtype=cols.dtype)
+        taps = cols.reshape(self.channels, self.kh, self.kw, n, self.out_h, self.row)
+        for i in range(self.kh):
+            for j in range(self.kw):
+                destination = self.tap(flat, i, j)                        # distinct pixels per (i, j)
+                destination += taps[:, i, j].transpose(1, 0, 2, 3)
+        return self.image(flat)
+
+    def outputs(self, products):
+        """The (n, O, OH, OW) outputs in products (O, n*OH*row), without the extended positions."""
+        out_channels = products.shape[0]
+        grid = products.reshape(out_channels, -1, self.out_h, self.row)[..., :self.out_w]
+        return grid.transpose(1, 0, 2, 3)
+
+    def gradient_matrix(self, gy):
+        """gy (n, O, OH, OW) as the matrix (O, n*OH*row), zero at the extended positions."""
+        xp = array_module(gy)
+        n, out_channels = gy.shape[:2]
+        matrix = xp.zeros((out_channels, n, self.out_h, self.row), dtype=gy.dtype)
+        matrix[..., :self.out_w] = gy.transpose(1, 0, 2, 3)
+        return matrix.reshape(out_channels, -1)
+
+    def chunks(self, n_images, itemsize, xp):
+        return image_chunks(n_images, self.rows * self.positions * itemsize, xp)
 
 
 def conv2d(x, weight, bias, stride, padding, dilation):
     """y[n, o] = sum_{c,i,j} W[o, c, i, j] x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw] (+ b[o]):
     x (N, C, H, W), weight (O, C, kh, kw), bias (O,) or None -> (N, O, OH, OW)."""
     xp = array_module(x)
-    n_images, out_channels = x.shape[0], weight.shape[0]
-    rows, out_h, out_w = _conv_shapes(x.shape, weight.shape, stride, padding, dilation)
-    matrix = weight.reshape(out_channels, rows)                                 # (O, C*kh*kw)
-    y = xp.empty((n_images, out_channels, out_h, out_w), dtype=xp.result_type(x, weight))
-    for chunk in image_chunks(n_images, rows * out_h * out_w * x.itemsize, xp):
-        n = chunk.stop - chunk.start
-        cols = xp.empty((rows, n * out_h * out_w), dtype=x.dtype)              # (C*kh*kw, n*OH*OW)
-        fill_columns(x[chunk], weight.shape[2:], stride, padding, dilation, cols)
-        products = (matrix @ cols).reshape(out_channels, n, out_h, out_w)     # (O, n, OH, OW)
+    plan = ConvPlan(x.shape, weight.shape[2:], stride, padding, dilation)
+    matrix = weight.reshape(weight.shape[0], plan.rows)                       # (O, C*kh*kw)
+    y = xp.empty((x.shape[0], weight.shape[0], plan.out_h, plan.out_w), dtype=xp.result_type(x, weight))
+    for chunk in plan.chunks(x.shape[0], x.itemsize, xp):
+        products = plan.outputs(matrix @ plan.columns(x[chunk]))             # (n, O, OH, OW)
         if bias is None:
-            y[chunk] = products.transpose(1, 0, 2, 3)
+            y[chunk] = products
         else:
-            xp.add(products.transpose(1, 0, 2, 3), bias.reshape(-1, 1, 1), out=y[chunk])
+            xp.add(products, bias.reshape(-1, 1, 1), out=y[chunk])
     return y
-
-
-def _channels_first(gy):
-    """gy (n, O, OH, OW) as the matrix (O, n*OH*OW)."""
-    return array_module(gy).ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(gy.shape[1], -1)
 
 
 def conv2d_input_grad(gy, weight, input_shape, stride, padding, dilation):
     """The adjoint of conv2d in x (a transposed convolution): dx = col2im(W^T dy), for dy
     (N, O, OH, OW) and weight (O, C, kh, kw) -> input_shape (N, C, H, W)."""
     xp = array_module(gy)
-    rows, out_h, out_w = _conv_shapes(input_shape, weight.shape, stride, padding, dilation)
-    transposed = weight.reshape(weight.shape[0], rows).T                       # (C*kh*kw, O)
+    plan = ConvPlan(input_shape, weight.shape[2:], stride, padding, dilation)
+    transposed = weight.reshape(weight.shape[0], plan.rows).T                # (C*kh*kw, O)
     gx = xp.empty(input_shape, dtype=xp.result_type(gy, weight))
-    for chunk in image_chunks(input_shape[0], rows * out_h * out_w * gy.itemsize, xp):
-        cols = transposed @ _channels_first(gy[chunk])                        # (C*kh*kw, n*OH*OW)
-        shape = (chunk.stop - chunk.start,) + tuple(input_shape[1:])
-        gx[chunk] = add_columns(cols, shape, weight.shape[2:], stride, padding, dilation)
+    for chunk in plan.chunks(input_shape[0], gy.itemsize, xp):
+        cols = transposed @ plan.gradient_matrix(gy[chunk])                  # (C*kh*kw, n*OH*row)
+        gx[chunk] = plan.add_columns(cols, chunk.stop - chunk.start)
     return gx
 
 
@@ -388,15 +420,12 @@ def conv2d_weight_grad(x, gy, kernel_size, stride, padding, dilation):
     """dW[o, c, i, j] = sum_{n,oh,ow} dy[n, o, oh, ow] x_pad[n, c, oh*sh + i*dh, ow*sw + j*dw]:
     conv2d's gradient in its weight, for x (N, C, H, W) and dy (N, O, OH, OW) -> (O, C, kh, kw)."""
     xp = array_module(x)
+    plan = ConvPlan(x.shape, kernel_size, stride, padding, dilation)
     out_channels = gy.shape[1]
-    weight_shape = (out_channels, x.shape[1]) + tuple(kernel_size)
-    rows, out_h, out_w = _conv_shapes(x.shape, weight_shape, stride, padding, dilation)
-    gw_transposed = xp.zeros((rows, out_channels), dtype=xp.result_type(x, gy))   # (C*kh*kw, O)
-    for chunk in image_chunks(x.shape[0], rows * out_h * out_w * x.itemsize, xp):
-        cols = xp.empty((rows, (chunk.stop - chunk.start) * out_h * out_w), dtype=x.dtype)
-        fill_columns(x[chunk], kernel_size, stride, padding, dilation, cols)
-        gw_transposed += cols @ _channels_first(gy[chunk]).T      # the faster order for BLAS here
-    return xp.ascontiguousarray(gw_transposed.T).reshape(weight_shape)
+    gw_transposed = xp.zeros((plan.rows, out_channels), dtype=xp.result_type(x, gy))   # (C*kh*kw, O)
+    for chunk in plan.chunks(x.shape[0], x.itemsize, xp):
+        gw_transposed += plan.columns(x[chunk]) @ plan.gradient_matrix(gy[chunk]).T   # BLAS's faster order
+    return xp.ascontiguousarray(gw_transposed.T).reshape((out_channels, x.shape[1]) + tuple(kernel_size))
 
 
 KERNELS = {

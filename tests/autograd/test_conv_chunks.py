@@ -6,7 +6,7 @@ import pytest
 
 from autograd.kernels import reference
 
-GEOMETRIES = [((1, 1), (1, 1), (1, 1)), ((2, 1), (0, 2), (1, 1)), ((1, 2), (1, 0), (2, 1))]
+GEOMETRIES = [((1, 1), (1, 1), (1, 1)), ((2, 1), (0, 2), (1, 1)), ((1, 2), (1, 0), (2, 1)), ((1, 1), (0, 1), (1, 2))]
 
 
 def direct_conv2d(x, weight, stride, padding, dilation):
