@@ -15,7 +15,7 @@ divergence against the true log-density of held-out points (with p_1 itself as t
 with each SDE's own prior, which differs from p_1 a little); then a trained DDPM's ODE
 log-likelihood (its score network differentiated by autograd) against the truth, and its density.
 
-Expected wall time on a 2-core CPU: quick about 25 s; full about 3 minutes.
+Expected wall time on a 2-core CPU: quick about 15 s; full about 2 minutes.
 """
 import os
 import time
