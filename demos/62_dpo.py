@@ -48,11 +48,11 @@ BETAS = (0.03, 0.1, 0.3, 1.0)
 QUICK = {"model": {"n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 64},
          "pretrain": {"steps": 200, "batch_size": 16, "lr": 3e-3},
          "train_prompts": 32, "samples_per_prompt": 6, "held_out_prompts": 16, "samples_per_held_out": 6,
-         "dpo": {"steps": 40, "batch_size": 16, "lr": 3e-4}}
+         "dpo": {"steps": 40, "batch_size": 16}}
 FULL = {"model": {"n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 64},
         "pretrain": {"steps": 1500, "batch_size": 32, "lr": 3e-3},
         "train_prompts": 256, "samples_per_prompt": 8, "held_out_prompts": 64, "samples_per_held_out": 16,
-        "dpo": {"steps": 100, "batch_size": 32, "lr": 3e-4}}
+        "dpo": {}}                                                  # the DPO settings of CharTransformer.Defaults
 WORD = re.compile(r"[A-Za-z]{2,}(?=[^A-Za-z])")
 
 
@@ -132,7 +132,8 @@ def main(quick=False, out_dir="out"):
                     os.path.join(out_dir, "62_dpo_vs_beta.png"), xlabel="beta", ylabel="score, relative KL",
                     logx=True, hlines={"reference score": score_before}, title="What beta buys")
     numbers = {"pretrain_steps": settings["pretrain"]["steps"], "pretrain_seconds": round(pretrain_seconds, 1),
-               "dpo_steps": settings["dpo"]["steps"], "preference_pairs": len(pairs),
+               "dpo_steps": settings["dpo"].get("steps", CharTransformer.Defaults().dpo_steps),
+               "preference_pairs": len(pairs),
                "dpo_and_evaluation_seconds_per_beta": round((time.perf_counter() - tuning_started) / len(BETAS), 1),
                "judge_score_reference": score_before}
     for beta, score, kl, margin in zip(BETAS, scores, kls, margins):

@@ -189,14 +189,14 @@ def dpo_loss(chosen: ag.Tensor, rejected: ag.Tensor, reference_chosen: ag.Tensor
 @dataclass
 class CharTransformerDefaults:
     """fit: AdamW on random windows of the text (PyTorch's weight decay 0.01).  dpo_*: Adam on the
-    DPO loss (10) over minibatches of preference pairs."""
+    DPO loss (10) over minibatches of preference pairs (the settings of demo 62's full mode)."""
     steps: int = 3000
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.01
     dpo_steps: int = 100
-    dpo_batch_size: int = 16
-    dpo_lr: float = 1e-4
+    dpo_batch_size: int = 32
+    dpo_lr: float = 3e-4
 
 
 class CharTransformer(GenerativeModel):
