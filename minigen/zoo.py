@@ -24,6 +24,7 @@ from minigen import data, metrics
 from minigen.models import (DBN, DDPM, GAN, MADE, NCSN, RBM, VAE, Autoencoder, CharTransformer,
                             DenoisingAutoencoder, MixtureOfBernoullis, PixelTransformer)
 from minigen.models.denoisers import image_shape_of
+from minigen.models.diffusion import grid_levels
 from minigen.models.rbm import MAX_EXACT_BITS
 
 REGISTRY: Dict[str, "Entry"] = {}
@@ -264,22 +265,13 @@ register(Entry(name="gan", model_class=GAN, build=_gan_build, data="8gaussians",
 
 
 # -- diffusion and score models --------------------------------------------------------------------
-def _grid_levels(X):
-    """How many evenly spaced levels in [0, 1] the data sit on (2, 17, 256), or None if continuous."""
-    for levels in (2, 17, 256):
-        if np.abs(np.round(X * (levels - 1)) - X * (levels - 1)).max() < 1e-4 and X.min() >= 0 and X.max() <= 1:
-            return levels
-    return None
-
-
 def _ddpm_likelihood(model, X_test):
-    levels = _grid_levels(np.asarray(X_test))
+    levels = grid_levels(np.asarray(X_test))
     if levels is None:
         return None
-    step = model._decoder_step(0.5 / (levels - 1) / float(model.scale))
-    nll = float(model.nll_bound(X_test, levels=levels, decoder_step=step).mean())
+    nll = float(-model.log_prob(X_test).mean())
     return [(f"DDPM T={model.T}: variational bound on -log P(x) of {levels}-level pixels, "
-             f"decoder at step {step + 1} (8')", "bound", nll)]
+             f"decoder at step {model.decoder_step(levels) + 1} (8')", "bound", nll)]
 
 
 def _sample_mmd(model, X_test):

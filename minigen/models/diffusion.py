@@ -59,7 +59,7 @@ from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, 
 
 from ..train import objective_step, train
 from .base import GenerativeModel, check_sizes
-from .common import cosine_decay, seeded_generator, standardization
+from .common import check_labels, cosine_decay, seeded_generator, standardization
 from .denoisers import default_denoiser
 from .sde import VPSDE
 
@@ -233,23 +233,8 @@ class DDPM(GenerativeModel):
 
     def check_labels(self, y: Labels, n: int, where: str) -> Optional[np.ndarray]:
         """The labels y as an int64 array (n,) (an int stands for n equal labels), or None when y is
-        None; a ValueError naming DDPM.<where> for labels given to a model without classes, of the
-        wrong length, not integers or outside [0, n_classes)."""
-        who = f"DDPM.{where}"
-        if y is None:
-            return None
-        if self.n_classes is None:
-            raise ValueError(f"{who}: this DDPM has no classes (n_classes=None), so it takes no labels y")
-        labels = np.asarray(to_numpy(y))
-        if labels.dtype.kind not in "iu":
-            raise ValueError(f"{who}: labels y must be integers, got dtype {labels.dtype}")
-        labels = np.broadcast_to(labels, (n,)) if labels.ndim == 0 else labels
-        if labels.shape != (n,):
-            raise ValueError(f"{who}: expected {n} labels y (one per example), got shape {labels.shape}")
-        if labels.min() < 0 or labels.max() >= self.n_classes:
-            raise ValueError(f"{who}: labels y must lie in [0, {self.n_classes}), "
-                             f"got values from {labels.min()} to {labels.max()}")
-        return labels.astype(np.int64)
+        None; a ValueError naming DDPM.<where> otherwise (see common.check_labels)."""
+        return None if y is None else check_labels(y, n, self.n_classes, f"DDPM.{where}")
 
     def drop_labels(self, y, p_uncond: float, dropped=None):
         """(11): each label replaced by the null label (n_classes) with probability p_uncond; `dropped`

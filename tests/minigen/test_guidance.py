@@ -89,9 +89,9 @@ def test_fit_and_sample_check_the_labels():
     for message, y in bad.items():
         with pytest.raises(ValueError, match=f"DDPM.fit.*{message}"):
             conditional.fit(X, y, steps=1, progress=False)
-    with pytest.raises(ValueError, match="DDPM.fit: this DDPM has no classes"):
+    with pytest.raises(ValueError, match="DDPM.fit: the model has no classes"):
         plain.fit(X, np.zeros(20, dtype=int), steps=1, progress=False)
-    with pytest.raises(ValueError, match="DDPM.sample: this DDPM has no classes"):
+    with pytest.raises(ValueError, match="DDPM.sample: the model has no classes"):
         plain.sample(2, y=0)
     with pytest.raises(ValueError, match="n_classes must be a positive integer"):
         DDPM((2,), n_classes=0)
