@@ -66,12 +66,11 @@ def digits_results(quick, out_dir):
     model.fit(X, steps=20 if quick else None, progress=False)
     train_s = time.perf_counter() - started
     forward_times = np.linspace(0, model.T - 1, 10).astype(int)
-    originals = np.repeat(model.standardize(X[:6])[None], len(forward_times), axis=0)     # (10, 6, 64)
-    noise = np.random.default_rng(0).standard_normal(originals.shape[1:])
-    noised = np.stack([model.unstandardize(model.q_sample(x, np.full(6, t), noise))
-                       for x, t in zip(originals, forward_times)])
-    plots.chain_strip(np.clip(noised, 0, 1), os.path.join(out_dir, "50_digits_forward.png"),
-                      title="forward process q(x_t | x_0), t = 0 .. T")
+    x0 = 2 * X[:6] - 1                                                                # pixels in [-1, 1]
+    noise = np.random.default_rng(0).standard_normal(x0.shape)
+    noised = np.stack([model.q_sample(x0, np.full(6, t), noise) for t in forward_times])  # (10, 6, 64)
+    plots.forward_process(noised, forward_times, os.path.join(out_dir, "50_digits_forward.png"),
+                          title="q(x_t | x_0), pixels in [-1, 1]", model="DDPM", dataset="digits")
     n = 64 if quick else 500
     method, steps = ("ddim", 10) if quick else ("ddpm", None)
     samples, trajectory = model.sample(n, method=method, steps=steps, seed=1, return_trajectory=True)
