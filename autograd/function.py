@@ -24,7 +24,7 @@ import heapq
 import itertools
 import weakref
 from collections.abc import Iterator, Sequence
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import numpy as np
 
@@ -155,11 +155,12 @@ class Function:
     freed: bool
 
     def __call__(self, *operands: Operand) -> Tensor:
+        inputs = cast("Sequence[Tensor]", operands)       # the common case: nothing to convert
         for x in operands:
             if not isinstance(x, Tensor):
-                operands = _operands(operands)
+                inputs = _operands(operands)
                 break
-        arrays = [x.data for x in operands]
+        arrays = [x.data for x in inputs]
         first = arrays[0]
         if type(first) is np.ndarray:
             self.xp = np
@@ -172,12 +173,12 @@ class Function:
             if len(arrays) > 1:
                 self._check_devices(arrays)
         if _watch["on"]:
-            return self._watched_call(operands, arrays)
+            return self._watched_call(inputs, arrays)
         out = Tensor(self._forward(arrays))
         if _grad_mode["enabled"]:
-            for x in operands:
+            for x in inputs:
                 if x.requires_grad:
-                    self._record(operands, out)
+                    self._record(inputs, out)
                     break
         return out
 

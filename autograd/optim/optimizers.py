@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from ..backend import array_module, kernel, to_device
 from ..tensor import Array, Tensor
@@ -252,7 +252,8 @@ class FlatGroup:
 
     def gather_gradients(self, params: list[Tensor]) -> None:
         xp = array_module(self.grad)
-        xp.concatenate([p.grad.data.reshape(-1) for p in params], out=self.grad)
+        grads = [cast(Tensor, p.grad).data for p in params]           # every one is there (`applies`)
+        xp.concatenate([g.reshape(-1) for g in grads], out=self.grad)
 
     def share_state(self, states: list[dict[str, Any]]) -> None:
         """Give each parameter's state dict its views of the flat state buffers (an update may have
