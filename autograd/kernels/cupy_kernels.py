@@ -3,7 +3,8 @@
 On a GPU a training step is bound by kernel launches, not arithmetic, so each kernel here is one
 ElementwiseKernel where the reference launches several (Adam: ~10 launches -> 1).  The reference
 functions already run on CuPy arrays (they use `xp`), so kernels not listed in KERNELS (logsumexp,
-softmax, log_softmax, im2col, col2im) run as the reference on the device.  A call on host arrays (a
+softmax, log_softmax, layer norm, im2col, col2im, the convolutions) run as the reference on the
+device.  A call on host arrays (a
 CPU tensor under the cupy backend) goes to the NumPy reference too: an ElementwiseKernel refuses
 NumPy arrays with a TypeError.  Only this module imports cupy, and only when the cupy backend is
 chosen; each kernel compiles on its first call per dtype.
@@ -92,6 +93,32 @@ _bce_with_logits = cupy.ElementwiseKernel(
     "minigen_bce_with_logits")
 
 
+_gelu = cupy.ElementwiseKernel(
+    "T x, T c, T k", "T y",
+    "y = (T)0.5 * x * ((T)1 + tanh(x * (c + c * k * x * x)));",      # 0.5 x (1 + tanh(c (x + k x^3)))
+    "minigen_gelu")
+
+_gelu_grad = cupy.ElementwiseKernel(
+    "T gy, T x, T c, T k", "T g",
+    """
+    T t = tanh(x * (c + c * k * x * x));                          // t = tanh(c (x + k x^3))
+    g = gy * ((T)0.5 * ((T)1 + t) + (T)0.5 * x * ((T)1 - t * t) * c * ((T)1 + (T)3 * k * x * x));
+    """,
+    "minigen_gelu_grad")
+
+
+def gelu(x):
+    t = x.dtype.type
+    return _gelu(x, t(reference.GELU_C), t(reference.GELU_K))
+
+
+def gelu_grad(gy, x):
+    dtype = cupy.result_type(gy, x)
+    t = dtype.type
+    return _gelu_grad(gy.astype(dtype, copy=False), x.astype(dtype, copy=False), t(reference.GELU_C),
+                      t(reference.GELU_K))
+
+
 def sigmoid(x):
     return _sigmoid(x)
 
@@ -118,4 +145,6 @@ KERNELS = {name: device_or_host(device_kernel, reference.KERNELS[name]) for name
     "sigmoid": sigmoid,
     "softplus": softplus,
     "bce_with_logits": bce_with_logits,
+    "gelu": gelu,
+    "gelu_grad": gelu_grad,
 }.items()}

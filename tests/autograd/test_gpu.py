@@ -34,6 +34,8 @@ def host_args(name, rng, shape=(7, 5)):
         "sigmoid": (30 * a,),
         "softplus": (30 * a,),
         "bce_with_logits": (30 * a, (b > 0).astype(np.float32)),
+        "gelu": (5 * a,),
+        "gelu_grad": (b, 5 * a),
     }[name]
 
 
