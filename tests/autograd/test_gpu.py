@@ -3,6 +3,8 @@
 Each device test is parametrized over "cpu" and "cuda": the cuda case carries the gpu marker and
 skips itself without CuPy and a GPU (tests/conftest.py), the cpu case runs the same logic on NumPy.
 """
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -90,6 +92,7 @@ def test_a_training_step_keeps_everything_on_the_device(device):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_bernoulli_samples_from_device_uniforms_follow_the_probabilities(device):
+    importlib.import_module("minigen.kernels")          # registers sample_bernoulli in the engine's table
     with autograd.use_backend(backend_for(device)):
         xp = backend.module_for_device(device)
         logits = xp.asarray(np.linspace(-3, 3, 7, dtype=np.float32))
