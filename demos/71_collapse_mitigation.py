@@ -12,7 +12,12 @@ predecessor's samples only (replace, (1)), or on the real data and every generat
    updates in every generation (fewer epochs over more data when accumulating): the total variance of
    its decoder means E[x | z], z ~ N(0, I), and their mass beyond generation 0's 95% radius.
 
-Expected wall time on a 2-core CPU: about 3 minutes (quick: about 20 s).
+Measured in full mode: over 100 generations (2,000 chains) the mean log sigma^2 falls by 5.26 when
+replacing (theory 5.36) and by 0.062 when accumulating (theory 0.064, limit 0.0645); the median
+sigma^2 ends at 0.005 against 0.90.  The VAE's decoder means keep a total variance of 2.46 of 3.49
+after 10 generations of accumulating, 1.46 when replacing.
+
+Expected wall time on a 2-core CPU: about 1 minute (quick: about 15 s).
 """
 import os
 
