@@ -16,6 +16,7 @@ import functools
 import gzip
 import importlib.util
 import os
+from typing import Callable
 
 import numpy as np
 
@@ -215,9 +216,10 @@ def _rings(n, rng):
     return np.stack([radius * np.cos(angle), radius * np.sin(angle)], axis=1)
 
 
-_TOYS = {"8gaussians": functools.partial(_mixture, "8gaussians"),
-         "25gaussians": functools.partial(_mixture, "25gaussians"),
-         "swissroll": _swissroll, "moons": _moons, "checkerboard": _checkerboard, "rings": _rings}
+_TOYS: dict[str, Callable[[int, np.random.Generator], np.ndarray]] = {
+    "8gaussians": functools.partial(_mixture, "8gaussians"),
+    "25gaussians": functools.partial(_mixture, "25gaussians"),
+    "swissroll": _swissroll, "moons": _moons, "checkerboard": _checkerboard, "rings": _rings}
 
 
 def toy_2d(name: str, n: int, seed: int = 0) -> np.ndarray:
@@ -244,7 +246,7 @@ def bars_and_stripes(side: int = 4) -> np.ndarray:
 
 
 # -- IDX files (MNIST format) ------------------------------------------------------------------
-_IDX_DTYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
+_IDX_DTYPES: dict[int, np.dtype] = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
                0x0C: np.dtype(">i4"), 0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
@@ -336,7 +338,7 @@ def _bars_pair():
     return patterns, patterns.copy()
 
 
-DATA_SETS = {
+DATA_SETS: dict[str, Callable[[], tuple]] = {
     "digits": lambda: (load_digits("train"), load_digits("test")),
     "digits-binary": lambda: (load_digits("train", binarize=True), load_digits("test", binarize=True)),
     "mnist": lambda: (load_mnist("train"), load_mnist("test")),

@@ -24,6 +24,7 @@ from numpy.typing import ArrayLike
 import autograd
 from autograd import nn, optim
 from autograd.nn import functional as F
+from autograd.tensor import Array
 from minigen.data import cache_dir, load_digits, load_mnist
 from minigen.train import objective_step, train
 
@@ -33,7 +34,7 @@ MNIST_CLASSIFIER = {"channels": (16, 32), "hidden": 64, "max_shift": 2, "epochs"
                     "lr": 2e-3, "seed": 0, "version": 1}
 
 
-def _as_2d_float64(name, values):
+def _as_2d_float64(name: str, values: ArrayLike) -> np.ndarray:
     values = np.asarray(autograd.backend.to_numpy(values), dtype=np.float64)
     if values.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n, d), got shape {values.shape}")
@@ -116,6 +117,9 @@ def mode_coverage(samples: ArrayLike, centers: ArrayLike, std: float) -> tuple[i
 # -- the fixed classifiers behind digits_fd and mnist_fd ----------------------------------------
 class FeatureClassifier(nn.Module):
     """A classifier whose penultimate ReLU activations are the features: logits = head(features(x))."""
+
+    body: nn.Module                                                      # inputs -> features
+    head: nn.Module                                                      # features -> logits
 
     def features(self, x: autograd.Tensor) -> autograd.Tensor:
         return self.body(x)                                              # (n, features)
@@ -200,7 +204,7 @@ def _global_generator_untouched():
         autograd.random.set_state(saved_state)
 
 
-def shifted_images(images: ArrayLike, side: int, max_shift: int, rng: np.random.Generator) -> ArrayLike:
+def shifted_images(images: Array, side: int, max_shift: int, rng: np.random.Generator) -> Array:
     """Each flattened side x side image moved by its own random offset of up to max_shift pixels along
     each axis, zeros filling in (data augmentation). images: (n, side*side) on any device."""
     xp = autograd.backend.array_module(images)
@@ -299,8 +303,8 @@ def classifier_fd_floor(data: str = "digits", settings: dict | None = None) -> f
     return classifier_fd(_recipe(data).load("train"), data, settings)
 
 
-def classifier_accuracy(settings: dict | None = None, *, data: str = "digits", images: ArrayLike | None = None,
-                        labels: ArrayLike | None = None) -> float:
+def classifier_accuracy(settings: dict | None = None, *, data: str = "digits", images: Array | None = None,
+                        labels: Array | None = None) -> float:
     """The fraction of `images` whose predicted digit is `labels` (by default the test split of `data`):
     a sanity check of the features, and the class accuracy of class-conditional samples."""
     if (images is None) != (labels is None):
@@ -313,7 +317,7 @@ def classifier_accuracy(settings: dict | None = None, *, data: str = "digits", i
     return float((predicted_labels(images, data, settings) == labels).mean())
 
 
-def digits_classifier(settings: dict | None = None) -> DigitsClassifier:
+def digits_classifier(settings: dict | None = None) -> FeatureClassifier:
     """The fixed 8x8 digits classifier (see feature_classifier)."""
     return feature_classifier("digits", settings)
 

@@ -22,9 +22,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 import autograd
+from autograd import nn
 from autograd.serialize import atomic_file
+
+if TYPE_CHECKING:
+    from minigen.zoo import Entry
 
 MODEL_FILE = "model.npz"
 RUN_FILE = "run.json"
@@ -40,14 +45,14 @@ class RunError(ValueError):
     """A run directory that is missing, incomplete or corrupt; the message is one line."""
 
 
-def write_text_atomic(path, text):
+def write_text_atomic(path: str, text: str) -> str:
     """Write `text` to `path` through a temporary file in the same folder and a rename."""
     with atomic_file(path, "w") as file:
         file.write(text)
     return path
 
 
-def write_json_atomic(path, payload):
+def write_json_atomic(path: str, payload: dict) -> str:
     return write_text_atomic(path, json.dumps(payload, indent=2, default=_json_default) + "\n")
 
 
@@ -59,9 +64,9 @@ def _json_default(value):
     raise TypeError(f"cannot write a {type(value).__name__} to run.json")
 
 
-def library_versions():
+def library_versions() -> dict[str, str | None]:
     """Installed versions of the libraries a run depends on (None where one is absent)."""
-    versions = {"python": platform.python_version()}
+    versions: dict[str, str | None] = {"python": platform.python_version()}
     for name in LIBRARIES:
         candidates = CUPY_DISTRIBUTIONS if name == "cupy" else (name,)
         versions[name] = next(filter(None, map(_installed_version, candidates)), None)
@@ -84,7 +89,7 @@ def _source_version():
     return config.get("metadata", "version", fallback=None)
 
 
-def git_commit():
+def git_commit() -> str | None:
     """The commit of the source tree minigen runs from, or None outside a git checkout."""
     root = Path(__file__).resolve().parent.parent
     try:
@@ -95,19 +100,20 @@ def git_commit():
     return done.stdout.strip() if done.returncode == 0 else None
 
 
-def provenance(family, config, data, seed, argv=None):
+def provenance(family: str, config: dict, data: str, seed: int | None,
+               argv: Sequence[str] | None = None) -> dict[str, Any]:
     """What run.json records about where a run came from."""
     return {"family": family, "config": config, "data": data, "seed": seed,
             "backend": autograd.get_backend(), "versions": library_versions(),
             "argv": list(sys.argv if argv is None else argv), "git_commit": git_commit()}
 
 
-def is_run(run_dir):
+def is_run(run_dir: str) -> bool:
     """Whether run_dir holds a minigen run (finished, or a checkpoint of one in progress)."""
     return any(os.path.isfile(os.path.join(run_dir, name)) for name in (RUN_FILE, CHECKPOINT_FILE))
 
 
-def prepare_run_dir(run_dir, *, force=False, resume=False):
+def prepare_run_dir(run_dir: str, *, force: bool = False, resume: bool = False) -> bool:
     """Check that run_dir can receive a run before any training starts, and create it.
 
     A folder that holds files but no minigen run is refused unless `force`; one that holds a run is
@@ -132,12 +138,12 @@ def prepare_run_dir(run_dir, *, force=False, resume=False):
     return created
 
 
-def write_info(run_dir, info):
+def write_info(run_dir: str, info: dict) -> None:
     """Write run.json (atomically) as it stands."""
     write_json_atomic(os.path.join(run_dir, RUN_FILE), info)
 
 
-def save_run(run_dir, model, info):
+def save_run(run_dir: str, model: nn.Module, info: dict) -> str:
     """Write model.npz, then run.json (info plus the model file's size and checksum); return run_dir."""
     os.makedirs(run_dir, exist_ok=True)
     path = os.path.join(run_dir, MODEL_FILE)
@@ -153,7 +159,7 @@ def _file_digest(path):
     return {"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()}
 
 
-def read_info(run_dir):
+def read_info(run_dir: str) -> dict[str, Any]:
     """The run.json of a run directory, checked; RunError (one line) for a missing, huge,
     unreadable or malformed one."""
     path = os.path.join(run_dir, RUN_FILE)
@@ -208,7 +214,7 @@ def _numbers(value, name="config", depth=0):
     return []
 
 
-def load_run(run_dir):
+def load_run(run_dir: str) -> tuple["Entry", nn.Module, dict[str, Any]]:
     """(entry, model, info) rebuilt from a run directory: entry.model_class(**config), then its state
     (from model.npz, or from the training checkpoint of a run that was interrupted)."""
     from minigen import zoo

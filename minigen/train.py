@@ -18,11 +18,15 @@ import signal
 import sys
 import threading
 import time
+from typing import Any, Callable, ContextManager, Iterable, Sequence
 
 import numpy as np
 
 import autograd
+from autograd import nn
 from autograd import random as ag_random
+from autograd.optim import Optimizer
+from autograd.tensor import Array, Tensor
 
 CHECKPOINT_FORMAT = "minigen-checkpoint-1"
 
@@ -34,7 +38,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def blas_threads(limit=1):
+def blas_threads(limit: int = 1) -> ContextManager[Any]:
     """Training multiplies small matrices, where one BLAS thread beats several fighting over the
     cores (and over the cores of any other process): training runs with `limit` BLAS threads unless
     the user chose a number through the usual environment variables."""
@@ -44,7 +48,8 @@ def blas_threads(limit=1):
     return threadpool_limits(limits=limit, user_api="blas")
 
 
-def objective_step(loss_fn, optimizer, clip_grad_norm=None):
+def objective_step(loss_fn: Callable[[Any], Tensor | dict[str, Tensor]], optimizer: Optimizer,
+                   clip_grad_norm: float | None = None) -> Callable[[Any], dict[str, Tensor]]:
     """A step for a single objective: loss_fn(batch) -> scalar Tensor, minimized by `optimizer`.
     loss_fn may instead return a dict of scalar Tensors: its "loss" is minimized, and the other
     terms (the parts of the loss, say) are reported in the history beside it."""
@@ -60,7 +65,7 @@ def objective_step(loss_fn, optimizer, clip_grad_norm=None):
     return step
 
 
-def clip_gradients(params, max_norm):
+def clip_gradients(params: Iterable[Tensor], max_norm: float) -> Array:
     """Scale all gradients together so that their global L2 norm is at most `max_norm`; returns
     the norm before clipping.  The norm stays on the device (no GPU sync per step): every gradient
     is multiplied by min(1, max_norm / norm), exactly 1 when the norm is already below."""
@@ -84,17 +89,17 @@ def _as_device_arrays(data):
 class Loop:
     """The state of one training run: counters, history and the minibatch generator."""
 
-    def __init__(self, model, optimizers, seed):
+    def __init__(self, model: nn.Module, optimizers: Iterable[Optimizer], seed: int | None) -> None:
         self.model = model
         self.optimizers = list(optimizers)
         self.epoch = 0
         self.step = 0
-        self.history = {}
+        self.history: dict[str, list[float]] = {}
         self.batch_rng = np.random.default_rng(seed)
         self.epoch_start_rng = _rng_state(self.batch_rng)   # to redraw the current epoch's order
 
     # -- checkpoints -------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         return {
             "format": CHECKPOINT_FORMAT,
             "model": self.model.state_dict(),
@@ -106,7 +111,7 @@ class Loop:
             "global_rng": ag_random.get_state(),
         }
 
-    def load_state_dict(self, state, path="checkpoint"):
+    def load_state_dict(self, state: dict[str, Any], path: str = "checkpoint") -> None:
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise autograd.CheckpointError(f"{path}: not a minigen training checkpoint")
         self.model.load_state_dict(state["model"])
@@ -121,10 +126,10 @@ class Loop:
         _set_rng_state(self.batch_rng, self.epoch_start_rng)
         ag_random.set_state(state["global_rng"])
 
-    def save(self, path):
+    def save(self, path: str) -> None:
         autograd.save(self.state_dict(), path)
 
-    def record(self, name, value):
+    def record(self, name: str, value: float) -> None:
         self.history.setdefault(name, []).append(float(value))
 
 
@@ -136,7 +141,7 @@ def _set_rng_state(rng, state):
     rng.bit_generator.state = json.loads(state)
 
 
-def load_checkpoint(path):
+def load_checkpoint(path: str) -> dict[str, Any]:
     """A training checkpoint as a dict; one-line CheckpointError for a missing, corrupt or foreign file."""
     state = autograd.load(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
@@ -264,9 +269,12 @@ def _progress(total, enabled, description):
     return tqdm(total=total, desc=description, leave=True, dynamic_ncols=True)
 
 
-def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=128, seed=0,
-          progress=True, validate=None, validate_every=1, checkpoint=None, checkpoint_every=None,
-          resume=None, log_every=10, description=None):
+def train(model: nn.Module, data: Array | tuple, step: Callable[[Any], dict[str, Any]],
+          optimizers: Optimizer | Sequence[Optimizer], *, epochs: int | None = None, steps: int | None = None,
+          batch_size: int = 128, seed: int | None = 0, progress: bool = True,
+          validate: Callable[[], dict[str, float]] | None = None, validate_every: int = 1,
+          checkpoint: str | None = None, checkpoint_every: int | None = None, resume: str | None = None,
+          log_every: int = 10, description: str | None = None) -> dict[str, list[float]]:
     """Run `step` over minibatches of `data` for `epochs` epochs (or `steps` updates).
 
     data        an array (n, ...) or a tuple of arrays sharing their first axis
@@ -280,7 +288,7 @@ def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=
     """
     if (epochs is None) == (steps is None):
         raise ValueError("train: give exactly one of epochs= or steps=")
-    optimizers = optimizers if isinstance(optimizers, (list, tuple)) else [optimizers]
+    optimizers = [optimizers] if isinstance(optimizers, Optimizer) else list(optimizers)
     arrays = _as_device_arrays(data)
     if len(arrays[0]) == 0:
         raise ValueError(f"{type(model).__name__}.fit: the training data has no rows")
@@ -293,7 +301,11 @@ def train(model, data, step, optimizers, *, epochs=None, steps=None, batch_size=
         if os.path.exists(resume):
             loop.load_state_dict(load_checkpoint(resume), resume)
     batches_per_epoch = math.ceil(len(arrays[0]) / batch_size)
-    total_steps = steps if steps is not None else epochs * batches_per_epoch
+    if steps is not None:
+        total_steps = steps
+    else:
+        assert epochs is not None                           # exactly one of the two was given (checked above)
+        total_steps = epochs * batches_per_epoch
     bar = _progress(total_steps, progress, description or type(model).__name__)
     bar.update(loop.step)
     guard = _FiniteGuard(every_step=autograd.backend.default_device() == "cpu")
