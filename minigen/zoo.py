@@ -334,7 +334,7 @@ register(Entry(name="made", model_class=MADE, data="digits-binary",
                fit_kwargs=_quick(epochs=10), **exact_likelihood("MADE"),
                description="masked autoencoder for distribution estimation: exact autoregressive likelihood"))
 register(Entry(name="mixture", model_class=MixtureOfBernoullis, data="digits-binary",
-               build=lambda shape, args: MixtureOfBernoullis(50, seed=_seed(args)),
+               build=lambda shape, args: MixtureOfBernoullis(50, n_input=_flat(shape), seed=_seed(args)),
                fit_kwargs=_quick(epochs=20), **exact_likelihood("Mixture of 50 Bernoullis (EM)"),
                description="mixture of Bernoullis fit by EM: the exact-likelihood baseline"))
 register(Entry(name="char-transformer", model_class=CharTransformer, data="text",
