@@ -26,12 +26,14 @@ import os
 import shutil
 import subprocess
 import sys
+from typing import Any, Callable, Iterable, NoReturn, Sequence, TypeVar
 
 import numpy as np
 
 import autograd
 from minigen import data as datasets
 from minigen import runs, zoo
+from minigen.models import GenerativeModel
 
 USAGE_ERROR = 2
 FAILURE = 1
@@ -63,6 +65,7 @@ REFERENCE_NLL = {
     ),
 }
 LIKELIHOOD_KINDS = ("exact", "AIS", "IWAE", "bound")
+Result = TypeVar("Result")
 
 
 class UsageError(Exception):
@@ -72,7 +75,7 @@ class UsageError(Exception):
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad argument gives one line on stderr (no usage block) and exit status 2."""
 
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         self.exit(USAGE_ERROR, f"{self.prog}: error: {message}\n")
 
 
@@ -211,7 +214,9 @@ def _fit(model, train_part, kwargs, run_dir):
         raise UsageError(str(exc).splitlines()[0]) from None
 
 
-def train_run(entry, data_name, options, run_dir, argv=None, resume=False, data=None, model=None):
+def train_run(entry: zoo.Entry, data_name: str, options: dict[str, Any], run_dir: str,
+              argv: Sequence[str] | None = None, resume: bool = False, data: tuple | None = None,
+              model: GenerativeModel | None = None) -> tuple[GenerativeModel, dict[str, Any]]:
     """Build (unless given), fit, save, then evaluate one run; returns (model, info).
 
     run.json is written before training (status "training"), so an interrupted run can be resumed;
@@ -251,7 +256,7 @@ def _train_options(args):
         raise UsageError(f"--seed must be an integer from 0 to {MAX_SEED}, got {args.seed}")
 
 
-def cmd_train(args, argv):
+def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.resume is not None:
         return cmd_resume(args, argv)
     if args.model is None:
@@ -275,7 +280,7 @@ def cmd_train(args, argv):
                              data=(X_train, X_test), model=model), run_dir)
 
 
-def cmd_resume(args, argv):
+def cmd_resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Continue the interrupted run in args.resume with the options it was started with."""
     run_dir = args.resume
     if args.model is not None or args.out not in (None, run_dir):
@@ -315,7 +320,7 @@ def _clear_run(run_dir):
             os.remove(os.path.join(run_dir, name))
 
 
-def _guarded(train, created, *args, **kwargs):
+def _guarded(train: Callable[..., Result], created: bool, *args: Any, **kwargs: Any) -> Result:
     """Run train(...); a failure before anything worth keeping was written removes the folder made for it."""
     try:
         return train(*args, **kwargs)
@@ -338,7 +343,7 @@ def _report(model, info, run_dir):
 
 
 # -- list --------------------------------------------------------------------------------------
-def family_table():
+def family_table() -> str:
     """One line per family: name, default data, likelihood kind, default length, what --quick does."""
     lines = []
     for name in zoo.names():
@@ -354,7 +359,7 @@ def family_table():
     return "\n".join(lines)
 
 
-def cmd_list(args, argv):
+def cmd_list(args: argparse.Namespace, argv: Sequence[str]) -> int:
     print(family_table())
     return 0
 
@@ -394,7 +399,7 @@ def _sample_kwargs(model, args):
     return kwargs
 
 
-def cmd_sample(args, argv):
+def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
     entry, model, info = _load_run(args.run_dir)
     is_text = info["data"] == "text"
     limit = MAX_CHARACTERS if is_text else MAX_SAMPLES
@@ -452,7 +457,7 @@ def _draw_samples(samples, data_name, out):
 
 
 # -- eval --------------------------------------------------------------------------------------
-def cmd_eval(args, argv):
+def cmd_eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if args.table:
         return cmd_table(args)
     if args.run_dir is None:
@@ -469,12 +474,14 @@ def cmd_eval(args, argv):
     return 0
 
 
-def likelihood_rows(runs_dir, quick, echo=print, data_name=TABLE_DATA):
+def likelihood_rows(runs_dir: str, quick: bool, echo: Callable[[str], Any] = print,
+                    data_name: str = TABLE_DATA) -> list[tuple[str, str, float]]:
     """(label, kind, nll) for every registered family with a likelihood, trained (or cached) on
     `data_name` (binarized digits by default)."""
     rows = []
     _, X_test = _load_data(data_name)
     for entry in zoo.with_likelihood(data_name):
+        assert entry.likelihood is not None                  # with_likelihood keeps only these entries
         model = _cached_table_model(entry, runs_dir, quick, echo, data_name)
         for label, kind, nll in entry.likelihood(model, X_test):
             if kind not in LIKELIHOOD_KINDS:
@@ -503,7 +510,8 @@ def _cached_table_model(entry, runs_dir, quick, echo, data_name=TABLE_DATA):
     return train_run(entry, data_name, options, run_dir, argv=["eval", "--table", "--data", data_name])[0]
 
 
-def format_table(rows, quick=False, data_name=TABLE_DATA):
+def format_table(rows: Iterable[tuple[str, str, float]], quick: bool = False,
+                 data_name: str = TABLE_DATA) -> str:
     """One Markdown table: this project's rows, then the reference rows."""
     source = "minigen (quick: smoke test)" if quick else "minigen"
     lines = ["| model | kind | test NLL (nats) | source |", "|---|---|---|---|"]
@@ -512,7 +520,7 @@ def format_table(rows, quick=False, data_name=TABLE_DATA):
     return "\n".join(lines)
 
 
-def cmd_table(args):
+def cmd_table(args: argparse.Namespace) -> int:
     data_name = args.data or TABLE_DATA
     if data_name not in TABLE_SETS:
         raise UsageError(f"--data for the table must be one of {', '.join(TABLE_SETS)}, not {data_name!r}")
@@ -525,7 +533,7 @@ def cmd_table(args):
 
 
 # -- demo and bench ----------------------------------------------------------------------------
-def cmd_demo(args, argv):
+def cmd_demo(args: argparse.Namespace, argv: Sequence[str]) -> int:
     from minigen import demo
     try:
         found = demo.discover()
@@ -547,7 +555,7 @@ def cmd_demo(args, argv):
     return 0
 
 
-def cmd_bench(args, argv):
+def cmd_bench(args: argparse.Namespace, argv: Sequence[str]) -> int:
     """Run `python -m benchmarks` in a child process: minigen itself never imports the benchmarks."""
     if importlib.util.find_spec("benchmarks") is None:
         raise UsageError("the benchmarks are not available (run from a source checkout of minigen)")
@@ -567,7 +575,7 @@ def _check_backend_available(name):
 
 
 # -- the parser ------------------------------------------------------------------------------
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="minigen", description="Deep generative models from scratch.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
     commands.required = True
@@ -627,7 +635,7 @@ def build_parser():
     return parser
 
 
-def main(argv=None):
+def main(argv: Sequence[str] | None = None) -> NoReturn:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     if getattr(args, "command", None) == "train" and args.backend is None and args.resume is None:

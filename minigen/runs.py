@@ -29,6 +29,7 @@ from autograd import nn
 from autograd.serialize import atomic_file
 
 if TYPE_CHECKING:
+    from minigen.models import GenerativeModel
     from minigen.zoo import Entry
 
 MODEL_FILE = "model.npz"
@@ -214,7 +215,7 @@ def _numbers(value, name="config", depth=0):
     return []
 
 
-def load_run(run_dir: str) -> tuple["Entry", nn.Module, dict[str, Any]]:
+def load_run(run_dir: str) -> tuple["Entry", "GenerativeModel", dict[str, Any]]:
     """(entry, model, info) rebuilt from a run directory: entry.model_class(**config), then its state
     (from model.npz, or from the training checkpoint of a run that was interrupted)."""
     from minigen import zoo

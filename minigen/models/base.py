@@ -17,13 +17,14 @@ import inspect
 import math
 import numbers
 import os
-from typing import Any, ClassVar, Dict, Optional, Tuple, Type, TypeVar
+from typing import Any, ClassVar, Dict, Mapping, Optional, Tuple, Type, TypeVar
 
 import numpy as np
 
 import autograd
 from autograd import nn
 from autograd.backend import array_module, default_device, to_device
+from autograd.tensor import Array
 
 LIKELIHOOD_KINDS = ("exact", "AIS", "IWAE", "bound")
 MODEL_FORMAT = "minigen-model-1"
@@ -54,12 +55,13 @@ class GenerativeModel(nn.Module):
     size_argument: ClassVar[Optional[str]] = None
     binary: bool = False
     classes: ClassVar[Dict[str, Type["GenerativeModel"]]] = {}
+    config: Dict[str, Any]                   # the constructor arguments, set once by __init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         GenerativeModel.classes[cls.__name__] = cls
         if callable(cls.__dict__.get("sample")):
-            cls.sample = _checked_sample(cls.__dict__["sample"])
+            setattr(cls, "sample", _checked_sample(cls.__dict__["sample"]))
 
     def __init__(self, **config: Any) -> None:
         super().__init__()
@@ -80,7 +82,7 @@ class GenerativeModel(nn.Module):
             return None
         return tuple(int(s) for s in size) if isinstance(size, (list, tuple)) else (int(size),)
 
-    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None):
+    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None) -> Array:
         """X as float32 (n, *data_shape) on the active device, or a one-line error naming the model:
         an array of real numbers, at least one row, every value finite, the model's width, and only
         0s and 1s where the likelihood is Bernoulli.  A flat (n, prod(data_shape)) X is accepted."""
@@ -104,7 +106,7 @@ class GenerativeModel(nn.Module):
                              f"got values in [{low:.4g}, {high:.4g}]; binarize it first (e.g. X >= 0.5)")
         return to_device(X.astype(np.float32, copy=False), default_device())
 
-    def settings(self, **overrides: Any):
+    def settings(self, **overrides: Any) -> Any:
         """The family's Defaults with every override that is not None (a typo is a TypeError)."""
         known = {field.name for field in dataclasses.fields(self.Defaults)}
         unknown = sorted(set(overrides) - known)
@@ -134,7 +136,7 @@ class GenerativeModel(nn.Module):
         saved = autograd.load(path)
         if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
             raise autograd.CheckpointError(f"{os.fspath(path)}: not a minigen model file (written by model.save)")
-        klass = GenerativeModel.classes.get(saved.get("class"))
+        klass = GenerativeModel.classes.get(saved.get("class", ""))
         if klass is None or not issubclass(klass, cls):
             raise autograd.CheckpointError(f"{os.fspath(path)}: holds a {saved.get('class')} model, "
                                            f"not a {cls.__name__}")
@@ -145,7 +147,7 @@ class GenerativeModel(nn.Module):
         model.eval()
         return model
 
-    def load_state_dict(self, state):
+    def load_state_dict(self: Model, state: Mapping[str, Any]) -> Model:
         """Load a state dict, first creating the buffers that fitting makes (their shapes depend on
         the data), so that `type(model)(**model.config).load_state_dict(...)` restores a fitted model."""
         known = {name for name, _ in self.named_parameters()} | {name for name, _, _ in self.named_buffers()}

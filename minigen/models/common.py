@@ -1,13 +1,15 @@
 """What the model families share, written once: the MLP builder, spherical interpolation, a step on
 given gradients, seeded generators, standardization and a learning-rate schedule."""
 import math
-from typing import Callable, Dict, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autograd
 from autograd import nn, optim
 from autograd.backend import module_for_device
+from autograd.tensor import Array
 
 ACTIVATIONS: Dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "leaky_relu": lambda: nn.LeakyReLU(0.2),
@@ -27,7 +29,7 @@ def activation_layer(activation: Union[str, Callable[[], nn.Module]]) -> Callabl
 def mlp(sizes: Sequence[int], activation: Union[str, Callable[[], nn.Module]] = "tanh") -> nn.Sequential:
     """Linear layers of the given sizes with `activation` between them (none after the last)."""
     make_activation = activation_layer(activation)
-    layers = []
+    layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(sizes) - 2:
@@ -39,7 +41,7 @@ def as_sizes(hidden: Union[None, int, Sequence[int]]) -> Tuple[int, ...]:
     """Hidden layer sizes as a tuple: an int is one layer, () or None none (a linear map)."""
     if hidden is None:
         return ()
-    return (int(hidden),) if np.isscalar(hidden) else tuple(int(h) for h in hidden)
+    return tuple(int(h) for h in hidden) if isinstance(hidden, Iterable) else (int(hidden),)
 
 
 def slerp(z_a: np.ndarray, z_b: np.ndarray, steps: Union[int, np.ndarray]) -> np.ndarray:
@@ -53,7 +55,7 @@ def slerp(z_a: np.ndarray, z_b: np.ndarray, steps: Union[int, np.ndarray]) -> np
     z_a, z_b = np.asarray(z_a, dtype=np.float64), np.asarray(z_b, dtype=np.float64)
     if z_a.shape != z_b.shape or z_a.ndim != 1:
         raise ValueError(f"slerp: z_a and z_b must be vectors of one shape, got {z_a.shape} and {z_b.shape}")
-    t = np.linspace(0.0, 1.0, int(steps)) if np.isscalar(steps) else np.asarray(steps, np.float64)
+    t = np.asarray(steps, np.float64) if isinstance(steps, Iterable) else np.linspace(0.0, 1.0, int(steps))
     t = t.reshape(-1, 1)                                                          # (T, 1)
     cos_angle = z_a @ z_b / (np.linalg.norm(z_a) * np.linalg.norm(z_b) + 1e-12)
     angle = np.arccos(np.clip(cos_angle, -1.0, 1.0))
@@ -70,7 +72,7 @@ def apply_gradients(optimizer: optim.Optimizer, grads: Sequence[Optional[autogra
     optimizer.step()
 
 
-def seeded_generator(seed: Optional[int], device: str = "cpu"):
+def seeded_generator(seed: Optional[int], device: str = "cpu") -> Any:
     """A fresh NumPy (or CuPy, for device "cuda") Generator for `seed`; the library's seeded one
     (`autograd.random.generator`) when seed is None."""
     if seed is None:
@@ -78,7 +80,7 @@ def seeded_generator(seed: Optional[int], device: str = "cpu"):
     return module_for_device(device).random.default_rng(seed)
 
 
-def check_labels(y, n: int, n_classes: Optional[int], who: str) -> np.ndarray:
+def check_labels(y: Union[int, Array], n: int, n_classes: Optional[int], who: str) -> np.ndarray:
     """Class labels y as int64 (n,) on the host (an int stands for n equal labels), or a ValueError
     naming `who` for labels given to a model without classes, of the wrong length, not integers or
     outside [0, n_classes)."""
@@ -96,7 +98,7 @@ def check_labels(y, n: int, n_classes: Optional[int], who: str) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def standardization(X) -> Tuple[np.ndarray, float]:
+def standardization(X: ArrayLike) -> Tuple[np.ndarray, float]:
     """The per-dimension mean (float32) and the overall standard deviation about it (1 if zero)."""
     X = np.asarray(X, dtype=np.float64)
     shift = X.mean(axis=0)
@@ -104,7 +106,7 @@ def standardization(X) -> Tuple[np.ndarray, float]:
     return shift.astype(np.float32), spread if spread > 0 else 1.0
 
 
-def cosine_decay(step: Callable, optimizer, total_steps: int) -> Callable:
+def cosine_decay(step: Callable, optimizer: optim.Optimizer, total_steps: int) -> Callable:
     """The same training step with the learning rate annealed from its start value to 0 along a half
     cosine, read from the optimizer's own step count (so a resumed run follows the same schedule):
 
