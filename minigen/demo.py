@@ -126,7 +126,9 @@ def _docstring_first_line(path):
 
 
 def _matches(name, stem):
-    number, rest = DEMO_PATTERN.match(stem + ".py").groups()
+    match = DEMO_PATTERN.match(stem + ".py")
+    assert match is not None                            # discover keeps only NN_name.py files
+    number, rest = match.groups()
     return name in (stem, rest) or (name.isdigit() and int(name) == int(number))
 
 

@@ -19,7 +19,7 @@ import math
 import os
 import tempfile
 import textwrap
-from typing import Callable, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Sequence, Tuple, Union
 
 import matplotlib
 import numpy as np
@@ -30,13 +30,16 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 
 from autograd.serialize import atomic_file  # noqa: E402
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 PathLike = Union[str, "os.PathLike[str]"]
 Range = Tuple[float, float]
 
 DPI = 100
 GRID_POINTS = 120
 TITLE_SIZE = 12
-STYLE = {
+STYLE: "dict[RcKeyType, Any]" = {
     "font.size": 11,
     "figure.titlesize": TITLE_SIZE,
     "axes.titlesize": TITLE_SIZE,

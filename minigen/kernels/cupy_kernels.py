@@ -11,6 +11,7 @@ import math
 import cupy
 
 from autograd.kernels.cupy_kernels import device_or_host
+from autograd.tensor import Array
 
 from . import reference
 
@@ -31,7 +32,7 @@ _sample_bernoulli = cupy.ElementwiseKernel(
     "minigen_sample_bernoulli", preamble=SIGMOID)
 
 
-def sample_bernoulli(logits, uniforms):
+def sample_bernoulli(logits: Array, uniforms: Array) -> tuple[Array, Array]:
     probs = cupy.empty_like(logits)
     samples = cupy.empty_like(logits)
     _sample_bernoulli(logits, uniforms, probs, samples)
@@ -57,7 +58,7 @@ _probability_layer = cupy.ElementwiseKernel(
     "minigen_probability_layer", preamble=SIGMOID)
 
 
-def bernoulli_layer(inputs, bias, uniforms=None):
+def bernoulli_layer(inputs: Array, bias: Array, uniforms: Array | None = None) -> tuple[Array, Array, Array | None]:
     """One launch for the bias, the sigmoid and the threshold of a layer (three outputs)."""
     if uniforms is None:
         return (*_probability_layer(inputs, bias.astype(inputs.dtype, copy=False)), None)
@@ -70,7 +71,7 @@ _langevin = cupy.ElementwiseKernel(
     "minigen_langevin_step")
 
 
-def langevin_step(x, score, noise, step_size):
+def langevin_step(x: Array, score: Array, noise: Array, step_size: float) -> Array:
     t = x.dtype.type
     step_size = float(step_size)
     return _langevin(x, score, noise, t(step_size), t(math.sqrt(2 * step_size)))
@@ -82,7 +83,7 @@ _ddpm = cupy.ElementwiseKernel(
     "minigen_ddpm_step")
 
 
-def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
+def ddpm_step(x: Array, eps: Array, noise: Array, coef_x: float, coef_eps: float, sigma: float) -> Array:
     t = x.dtype.type
     return _ddpm(x, eps, noise, t(float(coef_x)), t(float(coef_eps)), t(float(sigma)))
 

@@ -19,6 +19,8 @@ import numpy as np
 from autograd.kernels import numba_kernels  # noqa: F401  (settles NUMBA_CACHE_DIR before numba is imported)
 from numba import njit
 
+from autograd.tensor import Array
+
 from . import reference
 
 
@@ -55,7 +57,7 @@ def _loops_apply(inputs, bias, uniforms):
             and (uniforms is None or uniforms.shape == inputs.shape))
 
 
-def bernoulli_layer(inputs, bias, uniforms=None):
+def bernoulli_layer(inputs: Array, bias: Array, uniforms: Array | None = None) -> tuple[Array, Array, Array | None]:
     if not _loops_apply(inputs, bias, uniforms):
         return reference.bernoulli_layer(inputs, bias, uniforms)
     logits, probs = np.empty_like(inputs), np.empty_like(inputs)

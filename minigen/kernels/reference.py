@@ -6,11 +6,15 @@ draws the uniforms and the noise, so every backend agrees with the reference bit
 function works on NumPy and CuPy arrays alike (`@` and the engine's sigmoid follow the array).
 """
 import math
+from typing import Callable
 
 from autograd.kernels.reference import sigmoid
+from autograd.tensor import Array
+
+Layer = Callable[[Array, Array, Array | None], tuple[Array, Array, Array | None]]   # bernoulli_layer's signature
 
 
-def sample_bernoulli(logits, uniforms):
+def sample_bernoulli(logits: Array, uniforms: Array) -> tuple[Array, Array]:
     """The Gibbs step of an RBM: p = sigmoid(logits);  s = 1[u < p]   ->  (p, s), both of logits.dtype
 
     p is computed in the logits' dtype (float32 halves the time of the float64 it once used).  NumPy
@@ -20,7 +24,7 @@ def sample_bernoulli(logits, uniforms):
     return probs, (uniforms < probs).astype(logits.dtype)
 
 
-def bernoulli_layer(inputs, bias, uniforms=None):
+def bernoulli_layer(inputs: Array, bias: Array, uniforms: Array | None = None) -> tuple[Array, Array, Array | None]:
     """A layer of Bernoulli units of an RBM given the product from the other layer (rbm.py (4), (5)):
 
         logits = inputs + bias;   p = sigmoid(logits);   s = 1[u < p]
@@ -32,7 +36,7 @@ def bernoulli_layer(inputs, bias, uniforms=None):
     return (logits, *sample_bernoulli(logits, uniforms))
 
 
-def gibbs_sweep(layer):
+def gibbs_sweep(layer: Layer) -> Callable[..., tuple[Array, Array, Array, Array | None]]:
     """The kernel gibbs_step, with `layer` computing each layer's bias, sigmoid and threshold: the
     reference passes `bernoulli_layer`; the numba and cupy versions pass their fused ones."""
     def gibbs_step(hidden, W, vbias, hbias, visible_noise, hidden_uniforms=None, gaussian=False):
@@ -59,13 +63,13 @@ def gibbs_sweep(layer):
 gibbs_step = gibbs_sweep(bernoulli_layer)
 
 
-def langevin_step(x, score, noise, step_size):
+def langevin_step(x: Array, score: Array, noise: Array, step_size: float) -> Array:
     """Unadjusted Langevin:  x' = x + eps * score(x) + sqrt(2 eps) * z,   z ~ N(0, I)"""
     step_size = float(step_size)                         # a Python float keeps x's dtype
     return x + step_size * score + math.sqrt(2 * step_size) * noise
 
 
-def ddpm_step(x, eps, noise, coef_x, coef_eps, sigma):
+def ddpm_step(x: Array, eps: Array, noise: Array, coef_x: float, coef_eps: float, sigma: float) -> Array:
     """DDPM ancestral step (Ho et al. 2020, Alg. 2):  x' = coef_x (x - coef_eps eps) + sigma z,
     with coef_x = 1 / sqrt(alpha_t) and coef_eps = beta_t / sqrt(1 - alphabar_t)."""
     coef_x, coef_eps, sigma = float(coef_x), float(coef_eps), float(sigma)
