@@ -53,9 +53,13 @@ class GenerativeModel(nn.Module):
     likelihood_kind: ClassVar[Optional[str]] = None
     Defaults: ClassVar[type] = NoDefaults
     size_argument: ClassVar[Optional[str]] = None
-    binary: bool = False
     classes: ClassVar[Dict[str, Type["GenerativeModel"]]] = {}
     config: Dict[str, Any]                   # the constructor arguments, set once by __init__
+
+    @property
+    def binary(self) -> bool:
+        """Whether the likelihood is Bernoulli: then fit and log_prob need 0/1 data."""
+        return False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -72,9 +72,9 @@ def apply_gradients(optimizer: optim.Optimizer, grads: Sequence[Optional[autogra
     optimizer.step()
 
 
-def seeded_generator(seed: Optional[int], device: str = "cpu") -> Any:
+def seeded_generator(seed: Union[None, int, np.random.Generator], device: str = "cpu") -> Any:
     """A fresh NumPy (or CuPy, for device "cuda") Generator for `seed`; the library's seeded one
-    (`autograd.random.generator`) when seed is None."""
+    (`autograd.random.generator`) when seed is None; a Generator given as seed is returned as it is."""
     if seed is None:
         return autograd.random.generator(device)
     return module_for_device(device).random.default_rng(seed)

@@ -51,13 +51,14 @@ of (4), so an RBM can stand in a Pipeline before a classifier (get_params / set_
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, Literal, Optional, Tuple, Union, overload
 
 import numpy as np
 
 import autograd
 from autograd import nn, optim
 from autograd.backend import array_module, default_device, kernel, to_device, to_numpy
+from autograd.tensor import Array
 from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import train
@@ -120,6 +121,8 @@ class RBM(GenerativeModel):
 
     Defaults = RBMDefaults
     size_argument = "n_visible"
+    base_vbias: Array                   # buffer: the visible biases b_A of the base-rate model A (n_visible,)
+    persistent_chains: Array            # buffer: the negative chains of PCD (chains, n_visible)
 
     def __init__(self, n_visible: int, n_hidden: int, visible: str = "bernoulli", seed: int = 0) -> None:
         if visible not in ("bernoulli", "gaussian"):
@@ -141,8 +144,8 @@ class RBM(GenerativeModel):
         """Bernoulli visibles: fit and log_prob take binary data."""
         return self.visible == "bernoulli"
 
-    @property
-    def likelihood_kind(self) -> str:
+    @property                           # a property where the other families set a class attribute
+    def likelihood_kind(self) -> str:  # type: ignore[override]
         """"exact" when log Z enumerates at most 2^20 states of the smaller layer, else "AIS": what
         log_prob computes when no log Z is given."""
         return "exact" if self._enumerated_layer()[1] <= EXACT_LIKELIHOOD_BITS else "AIS"
@@ -394,10 +397,18 @@ class RBM(GenerativeModel):
         if unknown:
             raise ValueError(f"RBM.set_params: unknown parameter(s) {', '.join(unknown)}; "
                              f"known: {', '.join(sorted(self.config))}")
-        self.__init__(**{**self.config, **params})
+        type(self).__init__(self, **{**self.config, **params})
         return self
 
     # -- partition function and likelihoods --------------------------------------------------------
+    @overload
+    def log_partition(self, method: str = ..., n_chains: int = ..., n_betas: int = ..., seed: Seed = ...,
+                      return_std: Literal[False] = ...) -> float: ...
+
+    @overload
+    def log_partition(self, method: str = ..., n_chains: int = ..., n_betas: int = ..., seed: Seed = ..., *,
+                      return_std: Literal[True]) -> Tuple[float, float]: ...
+
     def log_partition(self, method: str = "exact", n_chains: int = 100, n_betas: int = 14500, seed: Seed = 0,
                       return_std: bool = False) -> Union[float, Tuple[float, float]]:
         """log Z: "exact" enumerates the smaller layer, (7)/(7g)/(7v); "ais" runs (10)-(11) with
