@@ -18,7 +18,7 @@ likelihood_kind is "bound": log_prob (also named log_prob_bound) estimates (5), 
 when the top RBM's smaller layer has at most 20 units, else by AIS.
 """
 import dataclasses
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, cast
 
 import numpy as np
 
@@ -55,6 +55,10 @@ class DBN(GenerativeModel):
         self.rbms = nn.Sequential(*(RBM(n_in, n_out, seed=seed + i) for i, (n_in, n_out)
                                     in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]))))
 
+    def _stack(self) -> List[RBM]:
+        """The RBMs, bottom first (nn.Sequential hands them out typed as plain Modules)."""
+        return cast(List[RBM], list(self.rbms))
+
     def fit(self, X: Any, epochs: Optional[int] = None, batch_size: Optional[int] = None,
             lr: Optional[float] = None, k: Optional[int] = None, persistent: Optional[bool] = None,
             momentum: Optional[Momentum] = None, momentum_epochs: Optional[int] = None,
@@ -67,7 +71,7 @@ class DBN(GenerativeModel):
                           lr_decay=lr_decay)
         layer_input = self.check_data(X, where="fit")
         seed = self.seed if seed is None else seed
-        for i, rbm in enumerate(self.rbms):
+        for i, rbm in enumerate(self._stack()):
             rbm.fit(layer_input, **dataclasses.asdict(s), seed=seed + i, progress=progress,
                     probabilities=i > 0)                                        # upper layers: (3)
             layer_input = rbm.hidden_probabilities(layer_input)                       # (3), (n, H_l)
@@ -77,10 +81,11 @@ class DBN(GenerativeModel):
                probabilities: bool = False) -> np.ndarray:
         """n samples by (4), a NumPy array (n, n_visible); probabilities: the last step's
         p(x = 1 | h_1) instead (for a single RBM, whose samples come from Gibbs, the samples)."""
-        rng = seeded_generator(seed, self.rbms[0].W.device)
-        h = self.rbms[-1].sample(n, steps=gibbs_steps, seed=rng)                        # (n, H_L-1)
-        for rbm in reversed(self.rbms[:-1]):
-            if probabilities and rbm is self.rbms[0]:
+        rbms = self._stack()
+        rng = seeded_generator(seed, rbms[0].W.device)
+        h = rbms[-1].sample(n, steps=gibbs_steps, seed=rng)                             # (n, H_L-1)
+        for rbm in reversed(rbms[:-1]):
+            if probabilities and rbm is rbms[0]:
                 return rbm.visible_probabilities(h)                                     # (2)
             h = rbm.sample_visible(h, seed=rng)                                         # (2), (n, H_l)
         return h
@@ -90,17 +95,18 @@ class DBN(GenerativeModel):
         """The variational lower bound (5) on log p(x) per row, a Monte Carlo average over
         `n_samples` draws of q, a NumPy array (n,).  log_z: the top RBM's log partition, else computed
         by `method` ("exact" or "ais"; None: exact where the top RBM's likelihood_kind is)."""
-        top = self.rbms[-1]
+        rbms = self._stack()
+        top = rbms[-1]
         if log_z is None:
             method = method or ("exact" if top.likelihood_kind == "exact" else "ais")
             log_z = top.log_partition(method, seed=seed)
-        device = self.rbms[0].W.device
+        device = rbms[0].W.device
         X = to_device(self.check_data(X, where="log_prob"), device).astype(np.float64)
         xp = array_module(X)
         rng = seeded_generator(seed, device)
         h = xp.repeat(X, n_samples, axis=0)                                             # (n S, D)
         log_ratio = xp.zeros(len(h))
-        for rbm in self.rbms[:-1]:
+        for rbm in rbms[:-1]:
             W, b, c = (p.data.astype(np.float64) for p in (rbm.W, rbm.vbias, rbm.hbias))
             up_logits = h @ W + c                                                       # (3), (n S, H)
             h_up = kernel("sample_bernoulli")(up_logits, rng.random(up_logits.shape))[1]
