@@ -11,13 +11,14 @@ from autograd import nn, optim
 from autograd.backend import module_for_device
 from autograd.tensor import Array
 
+Activation = Union[str, Callable[[], nn.Module]]        # a name in ACTIVATIONS, or a layer factory
 ACTIVATIONS: Dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "leaky_relu": lambda: nn.LeakyReLU(0.2),
     "silu": nn.SiLU,
 }
 
 
-def activation_layer(activation: Union[str, Callable[[], nn.Module]]) -> Callable[[], nn.Module]:
+def activation_layer(activation: Activation) -> Callable[[], nn.Module]:
     """A layer factory from a name in ACTIVATIONS, or the factory itself (a class such as nn.ReLU)."""
     if callable(activation):
         return activation
@@ -26,7 +27,7 @@ def activation_layer(activation: Union[str, Callable[[], nn.Module]]) -> Callabl
     return ACTIVATIONS[activation]
 
 
-def mlp(sizes: Sequence[int], activation: Union[str, Callable[[], nn.Module]] = "tanh") -> nn.Sequential:
+def mlp(sizes: Sequence[int], activation: Activation = "tanh") -> nn.Sequential:
     """Linear layers of the given sizes with `activation` between them (none after the last)."""
     make_activation = activation_layer(activation)
     layers: list[nn.Module] = []

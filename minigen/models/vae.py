@@ -40,7 +40,7 @@ import math
 import numbers
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -50,7 +50,8 @@ from autograd.backend import default_device, to_device, to_numpy
 from autograd.nn import functional as F
 from minigen.models.autoencoder import check_codes
 from minigen.models.base import GenerativeModel, check_sizes
-from minigen.models.common import activation_layer, as_sizes, check_labels, mlp, seeded_generator, slerp
+from minigen.models.common import (Activation, activation_layer, as_sizes, check_labels, mlp, seeded_generator,
+                                   slerp)
 from minigen.train import objective_step, train
 
 LIKELIHOODS = ("bernoulli", "gaussian")
@@ -83,18 +84,19 @@ def with_condition(h: Tensor, c: Optional[Tensor]) -> Tensor:
 class MLPCoder(nn.Module):
     """An MLP from n_in inputs (and n_condition label inputs) to n_out (the encoder emits [mu, logvar])."""
 
-    def __init__(self, n_in, hidden, n_out, activation, n_condition=0):
+    def __init__(self, n_in: int, hidden: Sequence[int], n_out: int, activation: Activation,
+                 n_condition: int = 0) -> None:
         super().__init__()
         self.net = mlp((n_in + n_condition, *hidden, n_out), activation)
 
-    def forward(self, x, c=None):
+    def forward(self, x: Tensor, c: Optional[Tensor] = None) -> Tensor:
         return self.net(with_condition(x, c))                                      # (B, n_out)
 
 
 class ConvEncoder(nn.Module):
     """(B, side*side) -> conv 3x3 (c), conv 3x3 stride 2 (2c) -> [features, labels] -> linear -> (B, n_out)."""
 
-    def __init__(self, side, channels, n_out, activation, n_condition=0):
+    def __init__(self, side: int, channels: int, n_out: int, activation: Activation, n_condition: int = 0) -> None:
         super().__init__()
         self.side, self.channels = side, channels
         half = (side + 1) // 2
@@ -103,7 +105,7 @@ class ConvEncoder(nn.Module):
         self.act = activation_layer(activation)()
         self.head = nn.Linear(2 * channels * half * half + n_condition, n_out)
 
-    def forward(self, x, c=None):
+    def forward(self, x: Tensor, c: Optional[Tensor] = None) -> Tensor:
         h = self.act(self.conv1(x.reshape(x.shape[0], 1, self.side, self.side)))   # (B, c, s, s)
         h = self.act(self.conv2(h))                                                # (B, 2c, s/2, s/2)
         return self.head(with_condition(h.reshape(h.shape[0], -1), c))             # (B, n_out)
@@ -113,7 +115,8 @@ class ConvDecoder(nn.Module):
     """(B, Z) [with labels] -> linear -> (B, 2c, s/2, s/2) -> transposed conv 4x4 stride 2 (c) -> conv 3x3
     -> (B, side*side)."""
 
-    def __init__(self, side, channels, n_latent, activation, n_condition=0):
+    def __init__(self, side: int, channels: int, n_latent: int, activation: Activation,
+                 n_condition: int = 0) -> None:
         super().__init__()
         self.side, self.channels, self.half = side, channels, side // 2
         self.stem = nn.Linear(n_latent + n_condition, 2 * channels * self.half * self.half)
@@ -121,7 +124,7 @@ class ConvDecoder(nn.Module):
         self.out = nn.Conv2d(channels, 1, 3, padding=1)
         self.act = activation_layer(activation)()
 
-    def forward(self, z, c=None):
+    def forward(self, z: Tensor, c: Optional[Tensor] = None) -> Tensor:
         h = self.act(self.stem(with_condition(z, c)))
         h = h.reshape(z.shape[0], 2 * self.channels, self.half, self.half)                      # (B, 2c, s/2, s/2)
         h = self.act(self.up(h))                                                                # (B, c, s, s)
@@ -154,6 +157,8 @@ class VAE(GenerativeModel):
     likelihood_kind = "IWAE"
     Defaults = VAEDefaults
     size_argument = "n_input"
+    encoder: nn.Module                                  # x (and c) -> [mu, logvar], an MLP or a conv net
+    decoder: nn.Module                                  # z (and c) -> f(z)
 
     def __init__(self, n_input: int, n_latent: int, hidden: Any = (256, 256), likelihood: str = "bernoulli",
                  seed: int = 0, architecture: str = "mlp", activation: str = "tanh", channels: int = 32,
@@ -183,7 +188,7 @@ class VAE(GenerativeModel):
             self.decoder = ConvDecoder(side, channels, n_latent, activation, n_condition)
         if likelihood == "gaussian":
             self.obs_logvar = nn.Parameter(to_device(np.zeros(1, np.float32), default_device()))
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
     @property
     def binary(self) -> bool:
@@ -241,6 +246,7 @@ class VAE(GenerativeModel):
             raise ValueError(f"VAE.{where}: this VAE is class-conditional (n_classes={self.n_classes}); "
                              f"give the labels y")
         labels = check_labels(y, n, self.n_classes, f"VAE.{where}")                           # (n,)
+        assert self.n_classes is not None                         # check_labels refuses labels without classes
         return to_device(np.eye(self.n_classes, dtype=np.float32)[labels], default_device())   # (n, K)
 
     @staticmethod
@@ -315,9 +321,9 @@ class VAE(GenerativeModel):
             for start in range(0, len(X), examples_per_chunk):
                 rows = slice(start, start + examples_per_chunk)
                 c_rows = None if c is None else c[rows]
-                log_w = [self._log_weights(X[rows], c_rows, rng, min(samples_per_chunk, k - done))
-                         for done in range(0, k, samples_per_chunk)]
-                log_w = autograd.Tensor(xp.concatenate(log_w, axis=1))       # (b, k)
+                log_w_parts = [self._log_weights(X[rows], c_rows, rng, min(samples_per_chunk, k - done))
+                               for done in range(0, k, samples_per_chunk)]
+                log_w = autograd.Tensor(xp.concatenate(log_w_parts, axis=1))       # (b, k)
                 out.append((autograd.logsumexp(log_w, axis=1) - math.log(k)).data)   # (6)
         return to_numpy(xp.concatenate(out))
 
