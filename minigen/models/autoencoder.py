@@ -35,7 +35,7 @@ keeps only the mean: frames stay clean, but the chain is not sampling p(x) (for 
 stationary variance falls below the data's, the spread of P(x | x~) being left out at every step).
 """
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
 
@@ -43,6 +43,7 @@ import autograd
 from autograd import Tensor, optim
 from autograd.backend import array_module, default_device, device_of, to_device, to_numpy
 from autograd.nn import functional as F
+from autograd.tensor import Array
 from minigen.models.base import GenerativeModel
 from minigen.models.common import as_sizes, mlp, seeded_generator
 from minigen.train import objective_step, train
@@ -89,7 +90,9 @@ class FlipCorruption:
         return array_module(x).where(flip, 1 - x, x)
 
 
-CORRUPTIONS = {"gaussian": GaussianCorruption, "masking": MaskingCorruption, "flip": FlipCorruption}
+Corruption = Callable[[Any, Any], Any]                  # corruption(x, rng) -> x~
+CORRUPTIONS: Dict[str, Callable[[float], Corruption]] = {
+    "gaussian": GaussianCorruption, "masking": MaskingCorruption, "flip": FlipCorruption}
 
 
 # -- models ---------------------------------------------------------------------------------------
@@ -125,7 +128,7 @@ class Autoencoder(GenerativeModel):
         device = default_device()
         self.register_buffer("code_mean", to_device(np.zeros(n_latent, np.float32), device))       # m of (6)
         self.register_buffer("code_scale_tril", to_device(np.eye(n_latent, dtype=np.float32), device))  # L of (6)
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
     def forward(self, x: Tensor) -> Tensor:
         """The decoder's output (logits for "bce", the reconstruction for "mse")."""
@@ -267,7 +270,7 @@ class DenoisingAutoencoder(Autoencoder):
         return states
 
 
-def check_codes(Z: Any, n_latent: int, who: str):
+def check_codes(Z: Any, n_latent: int, who: str) -> Array:
     """Latent codes as float32 (n, n_latent) on the active device, or an error naming `who`."""
     Z = np.asarray(Z) if not hasattr(Z, "shape") else Z
     if np.dtype(Z.dtype).kind not in "fiub":
