@@ -14,7 +14,7 @@ Any autoencoder with `encode(X)` (an array, or a tuple whose first entry is the 
 The two parts are given as models, or as {"class": name, "config": {...}} dicts that rebuild them
 (the form the model's own config keeps, so that a saved latent diffusion model loads).
 """
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -37,7 +37,7 @@ def _built(part: Any, role: str) -> Any:
     """The part itself, or the model that a {"class": name, "config": {...}} dict describes."""
     if not isinstance(part, dict):
         return part
-    klass = GenerativeModel.classes.get(part.get("class"))
+    klass = GenerativeModel.classes.get(part.get("class", ""))
     if klass is None or not isinstance(part.get("config"), dict):
         raise ValueError(f"LatentDiffusion: the {role} must be a model or a dict {{'class': name, 'config': {{...}}}} "
                          f"naming a minigen model class, got {part!r}")
@@ -67,7 +67,7 @@ class LatentDiffusion(GenerativeModel):
         n_latent = int(np.prod(ddpm.data_shape))
         self.register_buffer("latent_mean", np.zeros(n_latent, dtype=np.float32))
         self.register_buffer("latent_std", np.ones(n_latent, dtype=np.float32))
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
     def encode(self, X: Any) -> np.ndarray:
         """(1), (2): standardized latents (n, Z)."""
