@@ -1,7 +1,8 @@
-"""What the model families share, written once: the MLP builder, spherical interpolation, a step on
-given gradients, seeded generators, standardization and a learning-rate schedule."""
+"""What the model families share, written once: the MLP builder, spherical interpolation, gradients
+with respect to inputs and a step on given gradients, seeded generators, standardization and a
+learning-rate schedule."""
 import math
-from typing import Any, Callable, Dict, Iterable, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -63,6 +64,18 @@ def slerp(z_a: np.ndarray, z_b: np.ndarray, steps: Union[int, np.ndarray]) -> np
     if np.sin(angle) < 1e-6:
         return ((1 - t) * z_a + t * z_b).astype(np.float32)
     return ((np.sin((1 - t) * angle) * z_a + np.sin(t * angle) * z_b) / np.sin(angle)).astype(np.float32)
+
+
+def input_gradients(outputs: autograd.Tensor, inputs: Sequence[autograd.Tensor],
+                    **options: Any) -> List[autograd.Tensor]:
+    """autograd.grad(outputs, inputs, **options) for inputs that the outputs depend on: one Tensor
+    per input (where autograd.grad gives None for an input off the graph, this raises a ValueError)."""
+    gradients = []
+    for i, gradient in enumerate(autograd.grad(outputs, inputs, **options)):
+        if gradient is None:
+            raise ValueError(f"input_gradients: the outputs do not depend on input {i}")
+        gradients.append(gradient)
+    return gradients
 
 
 def apply_gradients(optimizer: optim.Optimizer, grads: Sequence[Optional[autograd.Tensor]]) -> None:

@@ -52,10 +52,11 @@ import numpy as np
 import autograd
 from autograd import nn, optim
 from autograd.backend import array_module, default_device, to_numpy
+from autograd.tensor import Array
 
 from ..train import train
 from .base import GenerativeModel
-from .common import apply_gradients, mlp, seeded_generator
+from .common import apply_gradients, input_gradients, mlp, seeded_generator
 
 LOSSES = ("minimax", "nonsaturating", "wgan", "wgan-gp")
 UPDATES = ("alternating", "simultaneous", "consensus")
@@ -94,13 +95,13 @@ class GANDefaults:
         }[loss]
         if architecture == "mlp":
             return on_toys
-        on_images = {
+        on_images: Dict[str, Dict[str, Any]] = {              # overrides of the toys' settings
             "minimax": {"lr": 1e-3, "steps": 1000},
             "nonsaturating": {"lr": 1e-3, "steps": 3000},
             "wgan": {"steps": 2000},
             "wgan-gp": {"lr": 1e-4, "n_critic": 5, "steps": 2000},
-        }[loss]
-        return dataclasses.replace(on_toys, batch_size=64, **on_images)
+        }
+        return dataclasses.replace(on_toys, batch_size=64, **on_images[loss])
 
 
 # -- networks --------------------------------------------------------------------------------
@@ -125,7 +126,22 @@ class ConvGenerator(nn.Module):
         return image.reshape(len(z), self.side * self.side)                      # (B, side^2)
 
 
-class ConvDiscriminator(nn.Module):
+class Discriminator(nn.Module):
+    """A critic whose one logit per example is a linear head on its features: D(x) = head(features(x)).
+    InfoGAN's Q(c | x) and Q(u | x) (9) are further heads on the same features, added by the GAN."""
+
+    head: nn.Module
+    q_head: nn.Module                   # Q(c | x)'s logits, with categorical codes
+    q_continuous: nn.Module             # Q(u | x)'s means (and log-stds), with continuous codes
+
+    def features(self, x: autograd.Tensor) -> autograd.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: autograd.Tensor) -> autograd.Tensor:
+        return self.head(self.features(x)).reshape(len(x))                       # (B,)
+
+
+class ConvDiscriminator(Discriminator):
     """DCGAN critic: two stride-2 convolutions with leaky ReLU, then a linear layer to one logit.
     No batch norm (the gradient penalty is per example), as WGAN-GP recommends."""
 
@@ -142,11 +158,8 @@ class ConvDiscriminator(nn.Module):
         h = autograd.leaky_relu(self.down2(h), 0.2)                              # (B, 2C, side/4, side/4)
         return h.reshape(len(x), -1)                                             # (B, 2C side^2 / 16)
 
-    def forward(self, x: autograd.Tensor) -> autograd.Tensor:
-        return self.head(self.features(x)).reshape(len(x))                       # (B,)
 
-
-class MLPDiscriminator(nn.Module):
+class MLPDiscriminator(Discriminator):
     """An MLP critic with leaky ReLUs that returns one logit per example, shape (B,)."""
 
     def __init__(self, data_dim: int, hidden: Sequence[int]) -> None:
@@ -157,9 +170,6 @@ class MLPDiscriminator(nn.Module):
     def features(self, x: autograd.Tensor) -> autograd.Tensor:
         h = self.trunk(x)                                                         # (B, H)
         return autograd.leaky_relu(h, 0.2) if len(self.trunk) else h
-
-    def forward(self, x: autograd.Tensor) -> autograd.Tensor:
-        return self.head(self.features(x)).reshape(len(x))                        # (B,)
 
 
 # -- the model -------------------------------------------------------------------------------
@@ -193,7 +203,7 @@ class GAN(GenerativeModel):
         for key, name in self._average_names().items():
             self.register_buffer(name, self.generator.state_dict()[key].copy())   # theta_avg (11)
 
-    def _build(self, architecture: str, hidden: List[int]) -> Tuple[nn.Module, nn.Module]:
+    def _build(self, architecture: str, hidden: List[int]) -> Tuple[nn.Module, Discriminator]:
         inputs = self.latent_dim + self.n_codes + self.n_continuous
         if architecture == "mlp":
             return mlp([inputs, *hidden, self.data_dim], nn.ReLU), MLPDiscriminator(self.data_dim, hidden)
@@ -262,7 +272,7 @@ class GAN(GenerativeModel):
             return out, autograd.zeros_like(out)
         return out[:, :self.n_continuous], out[:, self.n_continuous:]
 
-    def continuous_nll(self, x: autograd.Tensor, continuous: np.ndarray) -> autograd.Tensor:
+    def continuous_nll(self, x: autograd.Tensor, continuous: Array) -> autograd.Tensor:
         """E[-log Q(u | x)] (10): the Gaussian negative log-likelihood of the codes u (B, C), averaged."""
         mean, log_std = self.continuous_posterior(x)                              # (B, C), (B, C)
         u = autograd.Tensor(array_module(mean.data).asarray(continuous, dtype=mean.dtype))   # (B, C)
@@ -272,7 +282,7 @@ class GAN(GenerativeModel):
     def info_loss(self, fake: autograd.Tensor, codes: Optional[np.ndarray] = None,
                   continuous: Optional[np.ndarray] = None) -> Union[autograd.Tensor, float]:
         """L_I (9): E[-log Q(c | x~)] + lambda_u E[-log Q(u | x~)]; zero without codes."""
-        loss = 0.0
+        loss: Union[autograd.Tensor, float] = 0.0
         if self.n_codes:
             loss = loss + autograd.nn.functional.cross_entropy(self.code_logits(fake), codes)
         if self.n_continuous:
@@ -333,7 +343,7 @@ class GAN(GenerativeModel):
         if not between.requires_grad:
             between = autograd.Tensor(between.data, requires_grad=True)
         scores = self.discriminator(between)                                      # (B,)
-        (slopes,) = autograd.grad(scores.sum(), [between], create_graph=True)     # (B, D)
+        (slopes,) = input_gradients(scores.sum(), [between], create_graph=True)   # (B, D)
         norms = autograd.sqrt((slopes * slopes).reshape(len(real), -1).sum(axis=1) + GP_EPSILON)  # (B,)
         return self.gp_weight * ((norms - 1) ** 2).mean()                         # (7)
 
@@ -365,7 +375,7 @@ class GAN(GenerativeModel):
         `player_gradients(..., create_graph=True)`; one Tensor per parameter of `player_parameters()`."""
         params = self.player_parameters()
         half_norm = 0.5 * sum((g * g).sum() for g in gradients)                   # 1/2 ||v||^2
-        corrections = autograd.grad(half_norm, params)                            # J^T v
+        corrections = autograd.grad(half_norm, params)  # type: ignore[arg-type]  # J^T v; a sum of Tensors
         return [CONSENSUS_GAMMA * (c if c is not None else autograd.zeros_like(p))
                 for c, p in zip(corrections, params)]
 
@@ -515,15 +525,15 @@ class GAN(GenerativeModel):
         continuous codes at 0: one row per categorical code (one row without categorical codes)."""
         if not 0 <= index < self.n_continuous:
             raise ValueError(f"GAN.latent_sweep: index must be in [0, {self.n_continuous}), got {index}")
-        values = np.linspace(-2.0, 2.0, 9) if values is None else np.asarray(values, dtype=np.float64)
+        sweep = np.linspace(-2.0, 2.0, 9) if values is None else np.asarray(values, dtype=np.float64)
         rows = max(self.n_codes, 1)
         z = seeded_generator(seed).standard_normal((1, self.latent_dim))
-        continuous = np.zeros((rows, len(values), self.n_continuous))
-        continuous[:, :, index] = values                                          # (rows, V, C)
-        codes = np.repeat(np.arange(rows), len(values)) if self.n_codes else None   # (rows V,)
-        images = self.decode(np.repeat(z, rows * len(values), axis=0), codes,
+        continuous = np.zeros((rows, len(sweep), self.n_continuous))
+        continuous[:, :, index] = sweep                                           # (rows, V, C)
+        codes = np.repeat(np.arange(rows), len(sweep)) if self.n_codes else None    # (rows V,)
+        images = self.decode(np.repeat(z, rows * len(sweep), axis=0), codes,
                              continuous.reshape(-1, self.n_continuous))          # (rows V, D)
-        return images.reshape(rows, len(values), -1)
+        return images.reshape(rows, len(sweep), -1)
 
     def _generate_array(self, z: autograd.Tensor) -> np.ndarray:
         """G(z) with the averaged weights theta_avg (11) in evaluation mode (the live weights and the

@@ -20,9 +20,14 @@ The gradient grad L = J^T v needs the gradient of a gradient: the field is recor
 create_graph=True and differentiated again.  All of it runs on the engine, in float64, for many
 points at once (f is summed over independent points, so each point's gradient is its own).
 """
+from typing import Callable
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autograd
+from autograd import Tensor
+from minigen.models.common import input_gradients
 
 RULES = ("simultaneous", "alternating", "consensus")
 
@@ -30,26 +35,26 @@ RULES = ("simultaneous", "alternating", "consensus")
 class TwoPlayerGame:
     """min_x max_y f(x, y) for a scalar function f of two scalars, evaluated on many points at once."""
 
-    def __init__(self, value, name):
+    def __init__(self, value: Callable[[Tensor, Tensor], Tensor], name: str) -> None:
         self.value = value            # f(x, y) on Tensors of shape (N,) -> (N,)
         self.name = name
 
-    def field(self, points, create_graph=False):
+    def field(self, points: np.ndarray, create_graph: bool = False) -> tuple[Tensor, Tensor]:
         """v at points (N, 2) as Tensors (v_x, v_y) of shape (N,) each (1)."""
         x, y = _coordinates(points)
-        df_dx, df_dy = autograd.grad(self.value(x, y).sum(), [x, y], create_graph=create_graph)
+        df_dx, df_dy = input_gradients(self.value(x, y).sum(), [x, y], create_graph=create_graph)
         return df_dx, -df_dy
 
-    def consensus_field(self, points, gamma):
+    def consensus_field(self, points: np.ndarray, gamma: float) -> np.ndarray:
         """v + gamma grad(1/2 ||v||^2) at points (N, 2), as a NumPy array (N, 2) (6)."""
         x, y = _coordinates(points)
-        df_dx, df_dy = autograd.grad(self.value(x, y).sum(), [x, y], create_graph=True)
+        df_dx, df_dy = input_gradients(self.value(x, y).sum(), [x, y], create_graph=True)
         v_x, v_y = df_dx, -df_dy
         half_norm = 0.5 * (v_x * v_x + v_y * v_y).sum()                          # L, summed over points
-        grad_x, grad_y = autograd.grad(half_norm, [x, y])
+        grad_x, grad_y = input_gradients(half_norm, [x, y])
         return np.stack([(v_x + gamma * grad_x).data, (v_y + gamma * grad_y).data], axis=1)   # (N, 2)
 
-    def update_direction(self, points, rule="simultaneous", gamma=10.0):
+    def update_direction(self, points: np.ndarray, rule: str = "simultaneous", gamma: float = 10.0) -> np.ndarray:
         """The direction each rule steps along (minus the field it descends), (N, 2)."""
         _check_rule(rule)
         if rule == "consensus":
@@ -57,7 +62,7 @@ class TwoPlayerGame:
         v_x, v_y = self.field(points)
         return -np.stack([v_x.data, v_y.data], axis=1)
 
-    def step(self, points, rule="simultaneous", lr=0.1, gamma=10.0):
+    def step(self, points: ArrayLike, rule: str = "simultaneous", lr: float = 0.1, gamma: float = 10.0) -> np.ndarray:
         """One update (4), (5) or (6) of every point (N, 2); returns the new points (N, 2)."""
         _check_rule(rule)
         points = _as_points(points)
@@ -68,15 +73,16 @@ class TwoPlayerGame:
         y_new = points[:, 1] - lr * self.field(moved)[1].data                    # (5), y sees x_new
         return np.stack([x_new, y_new], axis=1)
 
-    def trajectory(self, start, rule="simultaneous", lr=0.1, steps=100, gamma=10.0):
+    def trajectory(self, start: ArrayLike, rule: str = "simultaneous", lr: float = 0.1, steps: int = 100,
+                   gamma: float = 10.0) -> np.ndarray:
         """The iterates from `start` (2,) or (N, 2): an array (steps + 1, 2) or (steps + 1, N, 2)."""
         points = _as_points(start)
         path = [points]
         for _ in range(int(steps)):
             points = self.step(points, rule, lr, gamma)
             path.append(points)
-        path = np.stack(path)                                                    # (T + 1, N, 2)
-        return path[:, 0] if np.ndim(start) == 1 else path
+        iterates = np.stack(path)                                                # (T + 1, N, 2)
+        return iterates[:, 0] if np.ndim(start) == 1 else iterates
 
 
 def _bilinear(x, y):
@@ -91,7 +97,7 @@ BILINEAR = TwoPlayerGame(_bilinear, "bilinear game f(x, y) = x y")
 DIRAC_GAN = TwoPlayerGame(_dirac_gan, "Dirac GAN")
 
 
-def _as_points(points):
+def _as_points(points: ArrayLike) -> np.ndarray:
     points = np.asarray(points, dtype=np.float64)
     if points.ndim == 1:
         points = points[None]
