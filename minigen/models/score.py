@@ -27,13 +27,14 @@ is `learned_score(x, level)`.
 """
 import dataclasses
 import math
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autograd
 from autograd.backend import array_module, default_device, device_of, kernel, to_device, to_numpy
-from autograd.tensor import Tensor
+from autograd.tensor import Array, Tensor
 from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import objective_step, train
@@ -48,7 +49,8 @@ def geometric_sigmas(largest: float = 1.0, smallest: float = 0.01, levels: int =
 
 # -- samplers that take any score function -------------------------------------------------------
 
-def langevin(score: Callable, x, step_size: float, steps: int, generator, record_every: Optional[int] = None):
+def langevin(score: Callable, x: Array, step_size: float, steps: int, generator: Any,
+             record_every: Optional[int] = None) -> Union[Array, Tuple[Array, List[Array]]]:
     """(1) for `steps` steps from x with score(x) -> array; returns x (and the recorded states)."""
     step = kernel("langevin_step")
     states = [x]
@@ -59,9 +61,10 @@ def langevin(score: Callable, x, step_size: float, steps: int, generator, record
     return (x, states) if record_every else x
 
 
-def annealed_langevin(score: Callable, x, sigmas: Sequence[float], steps_per_sigma: int = 100,
-                      step_lr: float = 2e-5, generator=None, denoise: bool = False,
-                      record_every: Optional[int] = None):
+def annealed_langevin(score: Callable, x: Array, sigmas: Union[Sequence[float], np.ndarray],
+                      steps_per_sigma: int = 100, step_lr: float = 2e-5, generator: Any = None,
+                      denoise: bool = False,
+                      record_every: Optional[int] = None) -> Union[Array, Tuple[Array, List[Array]]]:
     """(6): Langevin at each noise level in turn, score(x, i) being the score at sigmas[i].
 
     Returns x, or (x, states) with the state after every `record_every` steps when that is given.
@@ -92,13 +95,13 @@ def _mixture_terms(x, means, weights, variance):
     return responsibilities, differences
 
 
-def mixture_score(x, means, weights, variance: float):
+def mixture_score(x: Array, means: ArrayLike, weights: ArrayLike, variance: float) -> Array:
     """(7): the exact score of sum_k w_k N(mu_k, variance I) at x (n, D): a softmax-weighted pull."""
     responsibilities, differences = _mixture_terms(x, means, weights, variance)
     return ((responsibilities[:, :, None] * differences).sum(axis=1) / variance).astype(x.dtype)
 
 
-def mixture_score_divergence(x, means, weights, variance: float) -> np.ndarray:
+def mixture_score_divergence(x: Array, means: ArrayLike, weights: ArrayLike, variance: float) -> np.ndarray:
     """(7): the exact divergence sum_j d s_j / d x_j of the mixture's score at x (n, D), float64 (n,)."""
     responsibilities, differences = _mixture_terms(x, means, weights, variance)
     r = responsibilities[:, :, None]                                                  # (n, K, 1)
@@ -106,7 +109,7 @@ def mixture_score_divergence(x, means, weights, variance: float) -> np.ndarray:
     return -x.shape[1] / variance + spread.sum(axis=1) / variance ** 2
 
 
-def mixture_log_density(x, means, weights, variance: float) -> np.ndarray:
+def mixture_log_density(x: ArrayLike, means: ArrayLike, weights: ArrayLike, variance: float) -> np.ndarray:
     """log sum_k w_k N(x; mu_k, variance I) at x (n, D), float64 (n,) (log-sum-exp over k)."""
     x, means = np.asarray(x, dtype=np.float64), np.asarray(means, dtype=np.float64)
     squared = ((x[:, None, :] - means[None]) ** 2).sum(axis=2)                        # (n, K)
@@ -133,15 +136,16 @@ class NCSN(GenerativeModel):
     likelihood_kind = None
     Defaults = NCSNDefaults
     size_argument = "data_shape"
+    data_shape: Tuple[int, ...]                          # given to the constructor, never learned
 
     def __init__(self, data_shape: Union[int, Sequence[int]], sigmas: Optional[Sequence[float]] = None,
                  seed: int = 0) -> None:
         data_shape = tuple(int(d) for d in np.atleast_1d(data_shape))
-        sigmas = geometric_sigmas() if sigmas is None else np.asarray(sigmas, dtype=np.float64)
-        if sigmas.ndim != 1 or len(sigmas) < 1 or (sigmas <= 0).any() or (np.diff(sigmas) >= 0).any():
-            raise ValueError(f"NCSN: sigmas must be positive and strictly decreasing, got {sigmas}")
-        super().__init__(data_shape=list(data_shape), sigmas=[float(s) for s in sigmas], seed=int(seed))
-        self.data_shape, self.sigmas, self.seed = data_shape, sigmas, int(seed)
+        levels = geometric_sigmas() if sigmas is None else np.asarray(sigmas, dtype=np.float64)
+        if levels.ndim != 1 or len(levels) < 1 or (levels <= 0).any() or (np.diff(levels) >= 0).any():
+            raise ValueError(f"NCSN: sigmas must be positive and strictly decreasing, got {levels}")
+        super().__init__(data_shape=list(data_shape), sigmas=[float(s) for s in levels], seed=int(seed))
+        self.data_shape, self.sigmas, self.seed = data_shape, levels, int(seed)
         autograd.manual_seed(self.seed)
         self.network = default_denoiser(data_shape)
         self.register_buffer("shift", np.zeros(data_shape, dtype=np.float32))
@@ -150,11 +154,11 @@ class NCSN(GenerativeModel):
     def _sigma_column(self, levels, ndim):
         return self.sigmas[levels].astype(np.float32).reshape(-1, *([1] * (ndim - 1)))
 
-    def score_tensor(self, x: Tensor, levels) -> Tensor:
+    def score_tensor(self, x: Tensor, levels: ArrayLike) -> Tensor:
         """(5): s_theta(x, sigma_i) for standardized x (Tensor) and level indices (B,)."""
         return self.network(x, levels) / self._sigma_column(levels, x.ndim)
 
-    def learned_score(self, x, level: int):
+    def learned_score(self, x: Array, level: int) -> Array:
         """The learned score at noise level `level` (an index into sigmas), standardized coordinates,
         as an array on x's device (the network runs on the active backend's device)."""
         levels = np.full(x.shape[0], level)
@@ -162,14 +166,15 @@ class NCSN(GenerativeModel):
             score = self.score_tensor(Tensor(to_device(x, default_device())), levels).data
         return to_device(score, device_of(x))
 
-    def score(self, X: Any, level: Optional[int] = None):
+    def score(self, X: Any, level: Optional[int] = None) -> Union[float, Array]:
         """score(X): the contract's mean log-likelihood, which NCSN does not have (raises
         NotImplementedError); score(x, level): the learned score, the same as learned_score."""
         if level is None:
             return super().score(X)
         return self.learned_score(X, level)
 
-    def loss(self, x0, levels=None, noise=None) -> Tensor:
+    def loss(self, x0: Union[Tensor, Array], levels: Optional[ArrayLike] = None,
+             noise: Union[None, Tensor, Array] = None) -> Tensor:
         """(4) on a batch in data coordinates (scalar Tensor).  levels (B,) indices into sigmas
         (uniform by default, drawn on the host: they index the NumPy array of sigmas) and noise z
         (like x0) are drawn when not given."""
@@ -193,12 +198,12 @@ class NCSN(GenerativeModel):
         X = self.check_data(X, where="fit")
         s = self.settings(steps=steps, batch_size=batch_size, lr=lr)
         steps = s.steps if epochs is None else steps
+        total = s.steps if epochs is None else epochs * math.ceil(len(X) / s.batch_size)
         self.shift, spread = standardization(to_numpy(X))
         self.scale = np.asarray(spread, dtype=np.float32)
         seed = self.seed if seed is None else int(seed)
         autograd.manual_seed(seed)
         optimizer = autograd.optim.Adam(self.network.parameters(), lr=s.lr)
-        total = steps if steps is not None else epochs * math.ceil(len(X) / s.batch_size)
         step = cosine_decay(objective_step(self.loss, optimizer, clip_grad_norm=1.0), optimizer, total)
         self.history = train(self, X, step, optimizer, steps=steps, epochs=epochs,
                              batch_size=s.batch_size, seed=seed, progress=progress,
@@ -206,7 +211,8 @@ class NCSN(GenerativeModel):
         return self
 
     def sample(self, n: int, steps_per_sigma: int = 100, step_lr: float = 2e-5, seed: Optional[int] = None,
-               denoise: bool = True, record_every: Optional[int] = None):
+               denoise: bool = True,
+               record_every: Optional[int] = None) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """(6) from x ~ N(0, sigma_1^2 I) (standardized); n samples in data coordinates.
 
         record_every: also return the states every that many Langevin steps, (k, n, *data_shape).
