@@ -37,15 +37,20 @@ Likelihood by the probability-flow ODE (instantaneous change of variables, Chen 
            reverse-mode passes through the score (e_j' (ds/dx) e_j), meant for low-dimensional data.
 """
 import math
-from typing import Callable, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autograd
 from autograd.backend import array_module
-from autograd.tensor import Tensor
+from autograd.tensor import Array, Tensor
 
+from .common import input_gradients
 from .score import mixture_score, mixture_score_divergence
+
+if TYPE_CHECKING:
+    from .diffusion import DDPM
 
 SDE_METHODS = ("sde", "ode")
 PREDICTORS = ("reverse_diffusion", "euler_maruyama")
@@ -95,7 +100,7 @@ class SDE:
         return score, divergence
 
     # -- the prior ------------------------------------------------------------------------------
-    def prior_sample(self, shape: Tuple[int, ...], generator) -> np.ndarray:
+    def prior_sample(self, shape: Tuple[int, ...], generator: Any) -> np.ndarray:
         """x_1 ~ N(0, prior_std^2 I), float32."""
         return generator.standard_normal(shape, dtype=np.float32) * np.float32(self.prior_std)
 
@@ -106,7 +111,7 @@ class SDE:
         return -0.5 * ((x ** 2).sum(axis=1) / variance + x.shape[1] * math.log(2 * math.pi * variance))
 
     # -- samplers -----------------------------------------------------------------------------------
-    def sample(self, score: Score, x, method: str = "sde", steps: int = 1000, generator=None,
+    def sample(self, score: Score, x: Array, method: str = "sde", steps: int = 1000, generator: Any = None,
                t_end: float = 1e-3) -> List[np.ndarray]:
         """Integrate from t = 1 (x from the prior) back to t_end with score(x, t) -> array.
 
@@ -125,7 +130,7 @@ class SDE:
             states.append(x)
         return states
 
-    def pc_sample(self, score: Score, x, steps: int = 1000, generator=None,
+    def pc_sample(self, score: Score, x: Array, steps: int = 1000, generator: Any = None,
                   predictor: str = "reverse_diffusion", corrector_steps: int = 1, snr: float = 0.16,
                   t_end: float = 1e-3) -> List[np.ndarray]:
         """(11): predictor-corrector sampling from t = 1 (x from the prior) to t_end in `steps` steps.
@@ -177,7 +182,7 @@ class SDE:
             x = x + step_size * gradient + x.dtype.type(math.sqrt(2 * step_size)) * z   # (10)
         return x
 
-    def ode_velocity(self, score: Score, x, t: float):
+    def ode_velocity(self, score: Score, x: Array, t: float) -> Array:
         """(6): f~(x, t) = c(t) x - 1/2 g(t)^2 s(x, t)."""
         c, half_g2 = x.dtype.type(self.drift_coefficient(t)), x.dtype.type(0.5 * self.diffusion_squared(t))
         return c * x - half_g2 * score(x, t)
@@ -189,7 +194,7 @@ class SDE:
         return x + dt * 0.5 * (velocity + self.ode_velocity(score, guess, t_next))
 
     # -- the likelihood -----------------------------------------------------------------------------
-    def log_likelihood(self, score: Score, x, divergence: Optional[Callable] = None, t_start: float = 1e-5,
+    def log_likelihood(self, score: Score, x: ArrayLike, divergence: Optional[Callable] = None, t_start: float = 1e-5,
                        prior_log_prob: Optional[Callable] = None, rtol: float = 1e-5,
                        atol: float = 1e-5) -> np.ndarray:
         """(12): log p_{t_start}(x) per example (n,) for x (n, D), float64, by integrating (6) and the
@@ -230,7 +235,7 @@ class VPSDE(SDE):
         self.beta_min, self.beta_max = float(beta_min), float(beta_max)
 
     @classmethod
-    def from_ddpm(cls, ddpm) -> "VPSDE":
+    def from_ddpm(cls, ddpm: "DDPM") -> "VPSDE":
         """The SDE whose discretization is the DDPM's linear schedule: beta(t) = T beta_{tT}."""
         if ddpm.schedule != "linear":
             raise ValueError(f"VPSDE.from_ddpm: needs the linear schedule, the model has {ddpm.schedule!r}")
@@ -275,13 +280,13 @@ class VESDE(SDE):
 def score_and_divergence(score: Callable, x: np.ndarray, t: float) -> Tuple[np.ndarray, np.ndarray]:
     """s(x, t) (n, D) and its exact divergence (n,) for a score that takes and returns Tensors: D
     reverse-mode passes, the j-th giving row j of each example's Jacobian, of which (12) needs d s_j / d x_j."""
-    x = Tensor(np.asarray(x), requires_grad=True)
-    s = score(x, t)                                                                  # (n, D) Tensor
-    divergence = np.zeros(x.shape[0])
-    for j in range(x.shape[1]):
-        basis = np.zeros(x.shape, dtype=s.dtype)
+    inputs = Tensor(np.asarray(x), requires_grad=True)
+    s = score(inputs, t)                                                             # (n, D) Tensor
+    divergence = np.zeros(inputs.shape[0])
+    for j in range(inputs.shape[1]):
+        basis = np.zeros(inputs.shape, dtype=s.dtype)
         basis[:, j] = 1                                                              # e_j for every example
-        (row,) = autograd.grad(s, x, grad_outputs=Tensor(basis), retain_graph=True)  # e_j' ds/dx, (n, D)
+        (row,) = input_gradients(s, [inputs], grad_outputs=Tensor(basis), retain_graph=True)   # e_j' ds/dx, (n, D)
         divergence += row.numpy()[:, j]
     return s.numpy().astype(np.float64), divergence
 
