@@ -13,7 +13,7 @@ The exact log-likelihood (2) makes it the baseline row of the likelihood table. 
 example is given to the constructor (n_input) or learned from the data by the first fit.
 """
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -39,14 +39,16 @@ class MixtureOfBernoullis(GenerativeModel):
     Defaults = MixtureDefaults
     size_argument = "n_input"
     binary = True
+    log_mixing: np.ndarray                      # buffer: log pi (K,), set by the M step
+    means: np.ndarray                           # buffer: the Bernoulli means (K, D), set by the M step
 
     def __init__(self, n_components: int, n_input: Optional[int] = None, seed: int = 0) -> None:
         super().__init__(n_components=n_components, n_input=n_input, seed=seed)
         self.n_components = n_components
         self.seed = seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
-    def fit(self, X, epochs: Optional[int] = None, smoothing: Optional[float] = None, seed: Optional[int] = None,
+    def fit(self, X: Any, epochs: Optional[int] = None, smoothing: Optional[float] = None, seed: Optional[int] = None,
             progress: bool = True) -> "MixtureOfBernoullis":
         """EM for `epochs` iterations from random responsibilities (a fit of a few seconds: no progress bar)."""
         X = self._host_data(X, where="fit")
@@ -85,7 +87,7 @@ class MixtureOfBernoullis(GenerativeModel):
         """log pi_k + log p(x | k) for every component: (n, K)                            (2)"""
         return self.log_mixing + X @ np.log(self.means).T + (1 - X) @ np.log1p(-self.means).T
 
-    def log_prob(self, X) -> np.ndarray:
+    def log_prob(self, X: Any) -> np.ndarray:
         """Exact log p(x) in nats for each row: (n,)                                      (2)"""
         return np.logaddexp.reduce(self._log_joint(self._host_data(X, where="log_prob")), axis=1)
 
