@@ -16,7 +16,7 @@ likelihood and a sample-quality score, sit side by side (demos/72_likelihood_vs_
 """
 import math
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 
@@ -44,7 +44,8 @@ class NoisyMixture(GenerativeModel):
         if not isinstance(good, GenerativeModel) or good.likelihood_kind != "exact":
             raise TypeError("NoisyMixture: `good` must be a generative model with an exact likelihood")
         super().__init__(good={"class": good.name, "config": good.config}, alpha=float(alpha))
-        self.good, self.alpha = good, float(alpha)
+        self.good: Any = good                   # any family with an exact likelihood: fit, log_prob, sample
+        self.alpha = float(alpha)
         self.data_shape = good.data_shape
 
     @property
@@ -75,9 +76,10 @@ class NoisyMixture(GenerativeModel):
             samples[from_good] = np.asarray(self.good.sample(int(from_good.sum()), seed=seed)).reshape(-1, self.n_input)
         return samples
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> "NoisyMixture":
         """The state is the good model's (under "good."): it creates the buffers its fit makes."""
-        return self.good.load_state_dict({k[len("good."):]: v for k, v in state.items()})
+        self.good.load_state_dict({k[len("good."):]: v for k, v in state.items()})
+        return self
 
 
 class Memorizer(GenerativeModel):
