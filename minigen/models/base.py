@@ -53,7 +53,7 @@ class GenerativeModel(nn.Module):
     likelihood_kind: ClassVar[Optional[str]] = None
     Defaults: ClassVar[type] = NoDefaults
     size_argument: ClassVar[Optional[str]] = None
-    classes: ClassVar[Dict[str, Type["GenerativeModel"]]] = {}
+    by_name: ClassVar[Dict[str, Type["GenerativeModel"]]] = {}      # every family, to rebuild a saved one
     config: Dict[str, Any]                   # the constructor arguments, set once by __init__
 
     @property
@@ -63,7 +63,7 @@ class GenerativeModel(nn.Module):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        GenerativeModel.classes[cls.__name__] = cls
+        GenerativeModel.by_name[cls.__name__] = cls
         if callable(cls.__dict__.get("sample")):
             setattr(cls, "sample", _checked_sample(cls.__dict__["sample"]))
 
@@ -140,7 +140,7 @@ class GenerativeModel(nn.Module):
         saved = autograd.load(path)
         if not isinstance(saved, dict) or saved.get("format") != MODEL_FORMAT:
             raise autograd.CheckpointError(f"{os.fspath(path)}: not a minigen model file (written by model.save)")
-        klass = GenerativeModel.classes.get(saved.get("class", ""))
+        klass = GenerativeModel.by_name.get(saved.get("class", ""))
         if klass is None or not issubclass(klass, cls):
             raise autograd.CheckpointError(f"{os.fspath(path)}: holds a {saved.get('class')} model, "
                                            f"not a {cls.__name__}")

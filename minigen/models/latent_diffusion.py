@@ -37,7 +37,7 @@ def _built(part: Any, role: str) -> Any:
     """The part itself, or the model that a {"class": name, "config": {...}} dict describes."""
     if not isinstance(part, dict):
         return part
-    klass = GenerativeModel.classes.get(part.get("class", ""))
+    klass = GenerativeModel.by_name.get(part.get("class", ""))
     if klass is None or not isinstance(part.get("config"), dict):
         raise ValueError(f"LatentDiffusion: the {role} must be a model or a dict {{'class': name, 'config': {{...}}}} "
                          f"naming a minigen model class, got {part!r}")

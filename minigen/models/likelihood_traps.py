@@ -38,7 +38,7 @@ class NoisyMixture(GenerativeModel):
 
     def __init__(self, good: Any, alpha: float = 0.01) -> None:
         if isinstance(good, dict):                                    # a saved model's config
-            good = GenerativeModel.classes[good["class"]](**good["config"])
+            good = GenerativeModel.by_name[good["class"]](**good["config"])
         if not 0 < alpha <= 1:
             raise ValueError(f"NoisyMixture: alpha must be in (0, 1], got {alpha}")
         if not isinstance(good, GenerativeModel) or good.likelihood_kind != "exact":

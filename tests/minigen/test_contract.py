@@ -72,7 +72,7 @@ def family(request):
 
 def test_every_generative_class_is_in_the_table():
     discriminative = {"LogisticRegression", "GaussianNaiveBayes", "CharTransformer"}   # checked elsewhere
-    defined = {name for name, cls in GenerativeModel.classes.items() if cls.__module__.startswith("minigen.models")}
+    defined = {name for name, cls in GenerativeModel.by_name.items() if cls.__module__.startswith("minigen.models")}
     assert defined - discriminative <= set(FAMILIES)
 
 
