@@ -18,7 +18,7 @@ The finding to reproduce: logistic regression has the lower asymptotic error, wh
 approaches its own, higher, asymptote with far fewer training examples.
 """
 from dataclasses import dataclass
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -56,14 +56,19 @@ class GaussianNaiveBayes(GenerativeModel):
     The fit is closed form; `history["log_likelihood"]` holds the mean log p(x, y) of the training data (1).
     """
 
+    classes: np.ndarray                 # buffers set by fit: the labels (C,), in sorted order
+    means: np.ndarray                   # (C, D)
+    variances: np.ndarray               # (C, D)
+    log_priors: np.ndarray              # (C,)
+
     def __init__(self, var_smoothing: float = 1e-9, pooled: bool = False, seed: int = 0) -> None:
         super().__init__(var_smoothing=var_smoothing, pooled=pooled, seed=seed)
         self.var_smoothing = var_smoothing
         self.pooled = pooled
         self.seed = seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
-    def fit(self, X, y) -> "GaussianNaiveBayes":
+    def fit(self, X: Any, y: Any) -> "GaussianNaiveBayes":
         X, y = _checked_labels(self, X, y)
         classes = np.unique(y)
         floor = self.var_smoothing * X.var(axis=0).max()                       # (3)
@@ -81,7 +86,7 @@ class GaussianNaiveBayes(GenerativeModel):
         self.history = {"log_likelihood": [float(joint[np.arange(len(y)), np.searchsorted(classes, y)].mean())]}
         return self
 
-    def joint_log_likelihood(self, X) -> np.ndarray:
+    def joint_log_likelihood(self, X: Any) -> np.ndarray:
         """log p(x, y) for every class: (n, C)                                          (1)"""
         return self._joint_log_likelihood(_checked_features(self, X, "joint_log_likelihood"))
 
@@ -90,12 +95,12 @@ class GaussianNaiveBayes(GenerativeModel):
         log_normal = -0.5 * (np.log(2 * np.pi * self.variances) + (X - self.means) ** 2 / self.variances)
         return self.log_priors + log_normal.sum(axis=2)                          # (n, C)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         joint = self._joint_log_likelihood(_checked_features(self, X, "predict_proba"))
         log_evidence = np.logaddexp.reduce(joint, axis=1, keepdims=True)         # (2)
         return np.exp(joint - log_evidence)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         joint = self._joint_log_likelihood(_checked_features(self, X, "predict"))
         return self.classes[np.argmax(joint, axis=1)]
 
@@ -123,14 +128,17 @@ class LogisticRegression(GenerativeModel):
     holds (5) at every step."""
 
     Defaults = LogisticRegressionDefaults
+    classes: np.ndarray                 # buffers set by fit: the labels (C,), in sorted order
+    feature_mean: np.ndarray            # (D,)
+    feature_scale: np.ndarray           # (D,)
 
     def __init__(self, l2: float = 1e-2, seed: int = 0) -> None:
         super().__init__(l2=l2, seed=seed)
         self.l2 = l2
         self.seed = seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
-    def fit(self, X, y, steps: Optional[int] = None, lr: Optional[float] = None) -> "LogisticRegression":
+    def fit(self, X: Any, y: Any, steps: Optional[int] = None, lr: Optional[float] = None) -> "LogisticRegression":
         X, y = _checked_labels(self, X, y)
         s = self.settings(steps=steps, lr=lr)
         classes = np.unique(y)
@@ -156,10 +164,10 @@ class LogisticRegression(GenerativeModel):
     def _standardize(self, X):
         return ((X - self.feature_mean) / self.feature_scale).astype(np.float32)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         inputs = self._standardize(_checked_features(self, X, "predict_proba"))
         with ag.no_grad():
             return ag.softmax(ag.linear(ag.tensor(inputs), self.weight, self.bias), axis=1).numpy()
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         return self.classes[np.argmax(self.predict_proba(X), axis=1)]
