@@ -20,7 +20,7 @@ log_prob(Y) returns the T terms of (9), each frame's predictive log-density give
 before it in Y: they sum to the exact log-likelihood of the video, and score(Y) is its mean per
 frame.  (Rows are not exchangeable: reordering Y changes every term but the first.)
 """
-from typing import Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
@@ -37,13 +37,21 @@ class LinearDynamicalSystem(GenerativeModel):
 
     likelihood_kind = "exact"
     size_argument = "n_pixels"
+    mean: np.ndarray                    # buffers set by fit: the mean frame (D,)
+    A: np.ndarray                       # (n, n)
+    C: np.ndarray                       # (D, n)
+    Q: np.ndarray                       # (n, n)
+    observation_variance: np.ndarray    # r, 0-d
+    last_state: np.ndarray              # (n,)
+    initial_state: np.ndarray           # (n,)
+    state_covariance: np.ndarray        # (n, n)
 
     def __init__(self, n_state: int, n_pixels: Optional[int] = None, max_radius: float = 0.999, seed: int = 0) -> None:
         super().__init__(n_state=n_state, n_pixels=n_pixels, max_radius=max_radius, seed=seed)
         self.n_state = n_state
         self.max_radius = max_radius
         self.seed = seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
 
     def _host_frames(self, Y, where):
         """Frames (T, D) as float64 on the host, where the fit and the filter run, after the common
@@ -51,7 +59,7 @@ class LinearDynamicalSystem(GenerativeModel):
         self.check_data(Y, where=where)
         return np.asarray(to_numpy(Y), dtype=np.float64)
 
-    def fit(self, Y) -> "LinearDynamicalSystem":
+    def fit(self, Y: Any) -> "LinearDynamicalSystem":
         """Fit A, C, Q, r and the mean frame to a video Y of shape (frames, pixels)."""
         Y = self._host_frames(Y, "fit")
         if Y.shape[0] <= self.n_state:
@@ -100,11 +108,11 @@ class LinearDynamicalSystem(GenerativeModel):
             frames[t] = self.C @ state + self.mean + np.sqrt(self.observation_variance) * rng.standard_normal(len(self.mean))  # (2)
         return frames.astype(np.float32)
 
-    def log_prob(self, Y) -> np.ndarray:
+    def log_prob(self, Y: Any) -> np.ndarray:
         """log p(y_t | y_<t) in nats for each frame of the video Y (T, D): (T,), the terms of (9)."""
         return self._frame_log_likelihoods(self._host_frames(Y, "log_prob"))
 
-    def log_likelihood(self, Y) -> float:
+    def log_likelihood(self, Y: Any) -> float:
         """Exact log p(y_1, ..., y_T) of the video Y in nats: the sum of (9)."""
         return float(self.log_prob(Y).sum())
 
