@@ -14,7 +14,7 @@ the factors in topological order), each in 0..cardinality - 1.
 """
 import itertools
 from dataclasses import dataclass
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Set, Union
 
 import numpy as np
 
@@ -62,12 +62,12 @@ class BayesNet(GenerativeModel):
     Defaults = BayesNetDefaults
 
     def __init__(self, factors: Sequence[Union[Factor, Sequence[Any]]], seed: int = 0) -> None:
-        factors = [f if isinstance(f, Factor) else Factor(*f) for f in factors]
-        super().__init__(factors=[f.as_config() for f in factors], seed=seed)
+        built = [f if isinstance(f, Factor) else Factor(*f) for f in factors]
+        super().__init__(factors=[f.as_config() for f in built], seed=seed)
         self.seed = seed
-        self.history = {}
-        self.graph = [(f.children, f.parents) for f in factors]                  # (children, parents) per factor
-        for i, f in enumerate(factors):
+        self.history: Dict[str, List[float]] = {}
+        self.graph = [(f.children, f.parents) for f in built]                    # (children, parents) per factor
+        for i, f in enumerate(built):
             self.register_buffer(f"table_{i}", f.table)
         self.cardinality = self._cardinalities()
         self.order = self._topological_order()                                   # factor indices in (3)'s order
@@ -85,7 +85,7 @@ class BayesNet(GenerativeModel):
         return getattr(self, f"table_{i}")
 
     def _cardinalities(self):
-        cards = {}
+        cards: Dict[str, int] = {}
         for i, (children, parents) in enumerate(self.graph):
             for v, k in zip(parents + children, self.table(i).shape):
                 if cards.setdefault(v, k) != k:
@@ -98,7 +98,9 @@ class BayesNet(GenerativeModel):
         return cards
 
     def _topological_order(self):
-        placed, order, pending = set(), [], list(range(len(self.graph)))
+        placed: Set[str] = set()
+        order: List[int] = []
+        pending = list(range(len(self.graph)))
         while pending:
             ready = [i for i in pending if set(self.graph[i][1]) <= placed]
             if not ready:
