@@ -38,6 +38,11 @@ Guidance   classifier-free guidance (Ho and Salimans 2022), with n_classes: eps_
            probability p_uncond during training, the unconditional model; sampling uses         (11)
            eps~ = (1 + w) eps_theta(x_t, t, y) - w eps_theta(x_t, t, 0/)
            in (5) or (6).  w = 0 is the conditional model; a larger w trades diversity for class fidelity.
+EMA        with `ema` = d, a twin of eps_theta keeps an exponential moving average of its weights,
+           updated after the n-th optimizer step (n = 1, 2, ...) with a warm-up that forgets the
+           random initial weights:
+           theta_ema <- d_n theta_ema + (1 - d_n) theta,   d_n = min(d, (1 + n) / (10 + n))       (12)
+           sampling and the bound use eps_theta with the weights theta_ema.
 
 Sampling: x_T ~ N(0, I), then (5) for t = T..1 ("ddpm"), or (6) on a subsequence ("ddim").
 Likelihood: log_prob(X) = -(8'), a lower bound on log P(x) for data on a grid of evenly spaced
@@ -46,6 +51,7 @@ The model works on standardized data, (x - shift) / scale, with a per-dimension 
 scale set by `fit` so that the data have standard deviation `data_std`; `q_sample` and
 `q_posterior` act on whatever coordinates they are given.
 """
+import copy
 import dataclasses
 import math
 from typing import Any, Optional, Sequence, Tuple, Union
@@ -60,13 +66,14 @@ from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, 
 from ..train import objective_step, train
 from .base import GenerativeModel, check_sizes
 from .common import check_labels, cosine_decay, seeded_generator, standardization
-from .denoisers import default_denoiser
+from .denoisers import default_denoiser, large_image
 from .sde import VPSDE
 
 SCHEDULES = ("linear", "cosine")
 METHODS = ("ddpm", "ddim", "sde", "ode")
 VARIANCES = ("small", "large")
 GRID_LEVELS = (2, 17, 256)            # binarized pixels, sklearn's digits (0..16), 8-bit images
+EMA_WARMUP = 10                       # d_n = min(d, (1 + n) / (EMA_WARMUP + n))  (12)
 Labels = Union[None, int, Sequence[int], np.ndarray]
 
 
@@ -121,7 +128,11 @@ class DDPMDefaults:
     def for_shape(cls, data_shape: Sequence[int]) -> "DDPMDefaults":
         """The settings for data of this shape.  Fewer than 16 dimensions (the 2-D toys): spreading
         the data wider than the noise (data_std 5) spends more of the uniform t on the fine scales
-        that make sharp modes, with larger batches and a larger learning rate."""
+        that make sharp modes, with larger batches and a larger learning rate.  Images of 28x28 or
+        more (MNIST, which get the U-Net with attention): more steps, meant for a GPU, and a smaller
+        learning rate (at 1e-3 the U-Net's loss jumped in its first steps)."""
+        if large_image(data_shape):
+            return cls(steps=20000, lr=5e-4)
         if math.prod(data_shape) >= 16:
             return cls()
         return cls(steps=6000, batch_size=256, lr=2e-3, data_std=5.0)
@@ -142,24 +153,29 @@ class DDPM(GenerativeModel):
     data_std   the spread fit gives the data (None: the Defaults for this shape)
     n_classes  None, or K: a class-conditional model with classifier-free guidance (11), whose fit
                takes labels y in 0..K-1 and whose denoiser has K + 1 label vectors (K: the null label)
+    ema        None, or the decay d in [0, 1) of the weight average (12) that sampling uses
     """
 
     likelihood_kind = "bound"
     Defaults = DDPMDefaults
     size_argument = "data_shape"
+    ema_updates: Any                     # n of (12): a buffer, registered when the model keeps an average
 
     def __init__(self, data_shape: Union[int, Sequence[int]], T: int = 1000, schedule: str = "linear",
                  denoiser: Any = None, seed: int = 0, data_std: Optional[float] = None,
-                 n_classes: Optional[int] = None) -> None:
+                 n_classes: Optional[int] = None, ema: Optional[float] = None) -> None:
         data_shape = tuple(int(d) for d in np.atleast_1d(data_shape))
         if int(T) < 1:
             raise ValueError(f"DDPM: T must be at least 1, got {T}")
+        if ema is not None and not 0 <= float(ema) < 1:
+            raise ValueError(f"DDPM: ema must be None or a decay in [0, 1), got {ema}")
         if n_classes is not None:
             check_sizes("DDPM", n_classes=n_classes)
             n_classes = int(n_classes)
         super().__init__(data_shape=list(data_shape), T=int(T), schedule=schedule, seed=int(seed),
-                         data_std=data_std, n_classes=n_classes)
+                         data_std=data_std, n_classes=n_classes, ema=None if ema is None else float(ema))
         self.data_std, self.n_classes = data_std, n_classes
+        self.ema = None if ema is None else float(ema)
         self.data_shape, self.T, self.schedule, self.seed = data_shape, int(T), schedule, int(seed)
         self.betas = make_betas(self.T, schedule)                                  # (T,) float64
         self.alphas = 1.0 - self.betas
@@ -170,6 +186,11 @@ class DDPM(GenerativeModel):
         self.denoiser = denoiser if denoiser is not None else default_denoiser(data_shape, self.n_classes)
         self.register_buffer("shift", np.zeros(data_shape, dtype=np.float32))
         self.register_buffer("scale", np.ones((), dtype=np.float32))
+        if self.ema is not None:
+            self.ema_denoiser = copy.deepcopy(self.denoiser)                        # theta_ema, from theta
+            for parameter in self.ema_denoiser.parameters():
+                parameter.requires_grad = False
+            self.register_buffer("ema_updates", np.zeros((), dtype=np.int64))       # n of (12)
 
     def settings(self, **overrides: Any) -> DDPMDefaults:
         """The Defaults for this model's data shape (DDPMDefaults.for_shape), with every override not None."""
@@ -265,13 +286,31 @@ class DDPM(GenerativeModel):
         squared = (predicted - noise) ** 2
         return squared.reshape(x0.shape[0], -1).sum(axis=1).mean()
 
-    def _denoise(self, x: Tensor, t, y=None) -> Tensor:
-        """eps_theta(x, t) or, with classes, eps_theta(x, t, y) (y None: the null label)."""
+    def _denoise(self, x: Tensor, t, y=None, network: Any = None) -> Tensor:
+        """eps_theta(x, t) or, with classes, eps_theta(x, t, y) (y None: the null label), computed by
+        `network` (None: the trained weights theta)."""
+        network = self.denoiser if network is None else network
         if self.n_classes is None:
             if y is not None:
                 raise ValueError("DDPM: this DDPM has no classes (n_classes=None), so it takes no labels y")
-            return self.denoiser(x, t)
-        return self.denoiser(x, t, y)
+            return network(x, t)
+        return network(x, t, y)
+
+    @property
+    def sampling_denoiser(self) -> Any:
+        """The eps_theta that sampling and the bound use: the twin with the averaged weights theta_ema
+        (12) when the model keeps one, the trained network itself otherwise."""
+        return self.ema_denoiser if self.ema is not None else self.denoiser
+
+    def update_ema(self) -> None:
+        """(12): theta_ema <- d_n theta_ema + (1 - d_n) theta after the n-th update, on the device
+        (the count n stays there too, so no step waits for the device)."""
+        self.ema_updates += 1                                                       # n, in place
+        xp = array_module(self.ema_updates)
+        decay = xp.minimum(self.ema, (1 + self.ema_updates) / (EMA_WARMUP + self.ema_updates))   # d_n
+        for average, weights in zip(self.ema_denoiser.parameters(), self.denoiser.parameters()):
+            average.data *= decay.astype(average.data.dtype)
+            average.data += (1 - decay).astype(average.data.dtype) * weights.data    # (12)
 
     def fit(self, X: Any, y: Labels = None, steps: Optional[int] = None, epochs: Optional[int] = None,
             batch_size: Optional[int] = None, lr: Optional[float] = None, seed: Optional[int] = None,
@@ -300,20 +339,31 @@ class DDPM(GenerativeModel):
             x0, batch_labels = batch
             return self.loss(x0, y=self.drop_labels(batch_labels, s.p_uncond))
         step = cosine_decay(objective_step(objective, optimizer, clip_grad_norm=1.0), optimizer, total)
+        if self.ema is not None:
+            step = self._followed_by_ema(step)
         self.history = train(self, X if labels is None else (X, labels), step, optimizer, steps=steps,
                              epochs=epochs, batch_size=s.batch_size, seed=seed, progress=progress,
                              checkpoint=checkpoint, resume=resume, description="DDPM")
         return self
 
+    def _followed_by_ema(self, step):
+        """The training step, then the average's update (12)."""
+        def step_and_average(batch):
+            losses = step(batch)
+            self.update_ema()
+            return losses
+        return step_and_average
+
     # -- the reverse process -----------------------------------------------------------------
     def predict_eps(self, x, t, y=None):
         """eps_theta(x, t, y) for standardized x (B, ...), times t (B,) (maybe fractional) and labels y
         (B,) or None.  An array x gives an array on x's device, without a graph (the denoiser runs on
-        the active backend's device); a Tensor x gives a Tensor, differentiable in x."""
+        the active backend's device); a Tensor x gives a Tensor, differentiable in x.  With `ema`, the
+        averaged weights theta_ema (12) compute it."""
         if isinstance(x, Tensor):
-            return self._denoise(x, t, y)
+            return self._denoise(x, t, y, self.sampling_denoiser)
         with autograd.no_grad():
-            eps = self._denoise(Tensor(to_device(x, default_device())), t, y).data
+            eps = self._denoise(Tensor(to_device(x, default_device())), t, y, self.sampling_denoiser).data
         return to_device(eps, device_of(x))
 
     def guided_eps(self, x, t, y=None, guidance: Optional[float] = None):
