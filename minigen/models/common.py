@@ -1,8 +1,8 @@
-"""What the model families share, written once: the MLP builder, spherical interpolation, gradients
-with respect to inputs and a step on given gradients, seeded generators, standardization and a
-learning-rate schedule."""
+"""What the model families share, written once: the MLP builder and typed access to a stack of
+layers, spherical interpolation, gradients with respect to inputs and a step on given gradients,
+seeded generators, standardization and a learning-rate schedule."""
 import math
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -13,6 +13,7 @@ from autograd.backend import module_for_device
 from autograd.tensor import Array
 
 Activation = Union[str, Callable[[], nn.Module]]        # a name in ACTIVATIONS, or a layer factory
+Layer = TypeVar("Layer", bound=nn.Module)
 ACTIVATIONS: Dict[str, Callable[[], nn.Module]] = {
     "tanh": nn.Tanh, "relu": nn.ReLU, "softplus": nn.Softplus, "leaky_relu": lambda: nn.LeakyReLU(0.2),
     "silu": nn.SiLU,
@@ -37,6 +38,17 @@ def mlp(sizes: Sequence[int], activation: Activation = "tanh") -> nn.Sequential:
         if i < len(sizes) - 2:
             layers.append(make_activation())
     return nn.Sequential(*layers)
+
+
+def layers_of(sequence: nn.Sequential, kind: Type[Layer]) -> List[Layer]:
+    """The layers of `sequence` as a list of `kind`, which each of them is (nn.Sequential hands them out
+    as plain Modules); a TypeError names one that is not."""
+    layers = []
+    for layer in sequence:
+        if not isinstance(layer, kind):
+            raise TypeError(f"layers_of: expected {kind.__name__} layers, got a {type(layer).__name__}")
+        layers.append(layer)
+    return layers
 
 
 def as_sizes(hidden: Union[None, int, Sequence[int]]) -> Tuple[int, ...]:

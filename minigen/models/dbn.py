@@ -18,7 +18,7 @@ likelihood_kind is "bound": log_prob (also named log_prob_bound) estimates (5), 
 when the top RBM's smaller layer has at most 20 units, else by AIS.
 """
 import dataclasses
-from typing import Any, List, Optional, Sequence, cast
+from typing import Any, List, Optional, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from autograd.backend import array_module, kernel, to_device, to_numpy
 from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from .base import GenerativeModel
-from .common import seeded_generator
+from .common import layers_of, seeded_generator
 from .rbm import RBM, Momentum, RBMDefaults, Seed
 
 
@@ -55,10 +55,6 @@ class DBN(GenerativeModel):
         self.rbms = nn.Sequential(*(RBM(n_in, n_out, seed=seed + i) for i, (n_in, n_out)
                                     in enumerate(zip(layer_sizes[:-1], layer_sizes[1:]))))
 
-    def _stack(self) -> List[RBM]:
-        """The RBMs, bottom first (nn.Sequential hands them out typed as plain Modules)."""
-        return cast(List[RBM], list(self.rbms))
-
     def fit(self, X: Any, epochs: Optional[int] = None, batch_size: Optional[int] = None,
             lr: Optional[float] = None, k: Optional[int] = None, persistent: Optional[bool] = None,
             momentum: Optional[Momentum] = None, momentum_epochs: Optional[int] = None,
@@ -71,7 +67,7 @@ class DBN(GenerativeModel):
                           lr_decay=lr_decay)
         layer_input = self.check_data(X, where="fit")
         seed = self.seed if seed is None else seed
-        for i, rbm in enumerate(self._stack()):
+        for i, rbm in enumerate(layers_of(self.rbms, RBM)):
             rbm.fit(layer_input, **dataclasses.asdict(s), seed=seed + i, progress=progress,
                     probabilities=i > 0)                                        # upper layers: (3)
             layer_input = rbm.hidden_probabilities(layer_input)                       # (3), (n, H_l)
@@ -81,7 +77,7 @@ class DBN(GenerativeModel):
                probabilities: bool = False) -> np.ndarray:
         """n samples by (4), a NumPy array (n, n_visible); probabilities: the last step's
         p(x = 1 | h_1) instead (for a single RBM, whose samples come from Gibbs, the samples)."""
-        rbms = self._stack()
+        rbms = layers_of(self.rbms, RBM)
         rng = seeded_generator(seed, rbms[0].W.device)
         h = rbms[-1].sample(n, steps=gibbs_steps, seed=rng)                             # (n, H_L-1)
         for rbm in reversed(rbms[:-1]):
@@ -95,7 +91,7 @@ class DBN(GenerativeModel):
         """The variational lower bound (5) on log p(x) per row, a Monte Carlo average over
         `n_samples` draws of q, a NumPy array (n,).  log_z: the top RBM's log partition, else computed
         by `method` ("exact" or "ais"; None: exact where the top RBM's likelihood_kind is)."""
-        rbms = self._stack()
+        rbms = layers_of(self.rbms, RBM)
         top = rbms[-1]
         if log_z is None:
             method = method or ("exact" if top.likelihood_kind == "exact" else "ais")

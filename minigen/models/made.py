@@ -20,30 +20,33 @@ which is itself exactly normalized.  Sampling picks a mask m uniformly, then dra
 ... from p_m (D network passes).
 """
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
 import autograd as ag
 from autograd import nn, optim
 from autograd.nn import functional as F
+from autograd.tensor import Array
 
 from ..train import objective_step, train
 from .base import GenerativeModel
-from .common import seeded_generator
+from .common import layers_of, seeded_generator
 
 
 class MaskedLinear(nn.Linear):
     """y = x (W * M)^T + b: a Linear layer whose weight is multiplied by a fixed 0/1 mask."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    mask: Array                         # buffer: M, (out_features, in_features) of 0s and 1s
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
         super().__init__(in_features, out_features, bias=bias)
         self.register_buffer("mask", np.ones((out_features, in_features), dtype=np.float32))
 
-    def set_mask(self, mask):
+    def set_mask(self, mask: np.ndarray) -> None:
         self.mask = ag.backend.to_device(mask.astype(np.float32), self.weight.device)
 
-    def forward(self, x):
+    def forward(self, x: ag.Tensor) -> ag.Tensor:
         return ag.linear(x, self.weight * ag.Tensor(self.mask), self.bias)
 
 
@@ -69,7 +72,7 @@ class MADE(GenerativeModel):
         super().__init__(n_input=n_input, hidden=list(hidden), n_masks=n_masks,
                          order_agnostic=order_agnostic, direct=direct, seed=seed)
         self.n_input, self.n_masks, self.order_agnostic, self.seed = n_input, n_masks, order_agnostic, seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
         ag.manual_seed(seed)
         sizes = [n_input, *hidden]
         self.hidden_layers = nn.Sequential(*[MaskedLinear(a, b) for a, b in zip(sizes, sizes[1:])])
@@ -84,8 +87,8 @@ class MADE(GenerativeModel):
         rng = np.random.default_rng([self.seed, mask_index])
         D = self.n_input
         shuffle = self.order_agnostic and mask_index > 0
-        degrees = [rng.permutation(D) + 1 if shuffle else np.arange(1, D + 1)]
-        for layer in self.hidden_layers:
+        degrees: List[np.ndarray] = [rng.permutation(D) + 1 if shuffle else np.arange(1, D + 1)]
+        for layer in layers_of(self.hidden_layers, MaskedLinear):
             low = min(degrees[-1].min(), D - 1)
             degrees.append(rng.integers(low, D, size=layer.out_features))   # in [low, D - 1]
         return degrees
@@ -93,7 +96,7 @@ class MADE(GenerativeModel):
     def set_mask(self, mask_index: int) -> None:
         """Install the masks (3) of one degree draw."""
         degrees = self.degrees[mask_index]
-        for layer, below, above in zip(self.hidden_layers, degrees[:-1], degrees[1:]):
+        for layer, below, above in zip(layers_of(self.hidden_layers, MaskedLinear), degrees[:-1], degrees[1:]):
             layer.set_mask(above[:, None] >= below[None, :])                  # (3) hidden
         self.output_layer.set_mask(degrees[0][:, None] > degrees[-1][None, :])  # (3) output
         if self.direct_layer is not None:
@@ -112,7 +115,7 @@ class MADE(GenerativeModel):
         """-log p_m(x) under the active mask m, summed over pixels: (B,)                (1), (2)"""
         return F.binary_cross_entropy_with_logits(self.logits(x), x, reduction="none").sum(axis=1)
 
-    def fit(self, X, epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
+    def fit(self, X: Any, epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
             weight_decay: Optional[float] = None, seed: Optional[int] = None, progress: bool = True) -> "MADE":
         """AdamW on the batch mean of -log p(x) (1); with several masks each step uses the next one.
         `self.history["loss"]` holds the training loss, read every few steps."""
@@ -132,7 +135,7 @@ class MADE(GenerativeModel):
         self.set_mask(0)
         return self
 
-    def log_prob_per_mask(self, X, batch_size: int = 1000) -> np.ndarray:
+    def log_prob_per_mask(self, X: Any, batch_size: int = 1000) -> np.ndarray:
         """log p_m(x) in nats for every mask: (M, n), float64."""
         return self._log_prob_per_mask(self.check_data(X, where="log_prob_per_mask"), batch_size)
 
@@ -146,7 +149,7 @@ class MADE(GenerativeModel):
         self.set_mask(0)
         return np.stack(per_mask).astype(np.float64)                          # (M, n)
 
-    def log_prob(self, X, batch_size: int = 1000) -> np.ndarray:
+    def log_prob(self, X: Any, batch_size: int = 1000) -> np.ndarray:
         """Exact log p(x) in nats, (n,): the mixture (4) of the masks' densities (1)."""
         per_mask = self._log_prob_per_mask(self.check_data(X, where="log_prob"), batch_size)
         return np.logaddexp.reduce(per_mask, axis=0) - np.log(self.n_masks)   # (4)
