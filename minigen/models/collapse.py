@@ -50,9 +50,10 @@ Log'        E[log sigma_g^2] = log sigma^2 + delta_M + sum_{h=1..g} E[log R_h]  
 A VAE on digits follows (1) or (1') with the VAE's own fit and sample (decoder means); its collapse
 shows as falling total pixel variance and vanishing mass far from the data's mean.
 """
-from typing import Any, Callable, List, NamedTuple, Sequence
+from typing import Any, Callable, List, NamedTuple, Optional, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.integrate import quad
 from scipy.special import digamma, ndtr
 
@@ -84,12 +85,12 @@ class Gaussian(NamedTuple):
     variance: np.ndarray
 
 
-def fit_gaussian(x, seed=None):
+def fit_gaussian(x: np.ndarray, seed: Optional[int] = None) -> Gaussian:
     """(2) on each column of x (M, chains): the sample mean and the unbiased variance.  No randomness."""
     return Gaussian(x.mean(axis=0), x.var(axis=0, ddof=1))
 
 
-def sample_gaussian(model, n, seed):
+def sample_gaussian(model: Gaussian, n: int, seed: Optional[int]) -> np.ndarray:
     """n draws from each chain's Gaussian: (n, chains)."""
     noise = np.random.default_rng(seed).standard_normal((n, len(model.mean)))
     return model.mean + np.sqrt(model.variance) * noise
@@ -133,7 +134,7 @@ def expected_log_variance(generations: int, n_samples: int, variance: float = 1.
     return np.log(variance) + log_variance_drift(n_samples) + np.concatenate([[0.0], np.cumsum(steps)])
 
 
-def gaussian_tail_mass(model, width=2.0):
+def gaussian_tail_mass(model: Gaussian, width: float = 2.0) -> np.ndarray:
     """(6): P(|x - mu_g| > width) under each chain's N(mu_g, sigma_g^2), mass far from its own mean: (chains,)."""
     return 2 * ndtr(-width / np.sqrt(model.variance))
 
@@ -171,7 +172,8 @@ def _m_step(x, responsibilities, floor):
     return Mixture(totals / len(x), means, variances)
 
 
-def fit_gaussian_mixture(x, seed, n_components=3, iterations=100, tolerance=1e-6, floor=1e-3):
+def fit_gaussian_mixture(x: ArrayLike, seed: Optional[int], n_components: int = 3, iterations: int = 100,
+                         tolerance: float = 1e-6, floor: float = 1e-3) -> Mixture:
     """Maximum likelihood by EM, (7) and (8), from responsibilities centred on K distinct data points."""
     x = np.asarray(x, dtype=np.float64).ravel()
     rng = np.random.default_rng(seed)
@@ -187,25 +189,25 @@ def fit_gaussian_mixture(x, seed, n_components=3, iterations=100, tolerance=1e-6
     return model
 
 
-def mixture_log_prob(model, x):
+def mixture_log_prob(model: Mixture, x: ArrayLike) -> np.ndarray:
     """log p(x) = logsumexp_k [log w_k + log N(x; m_k, v_k)]: (n,)."""
     return np.logaddexp.reduce(_log_joint(np.asarray(x, dtype=np.float64).ravel(), model), axis=1)
 
 
-def sample_gaussian_mixture(model, n, seed):
+def sample_gaussian_mixture(model: Mixture, n: int, seed: Optional[int]) -> np.ndarray:
     """k ~ Categorical(w), then x ~ N(m_k, v_k): (n,)."""
     rng = np.random.default_rng(seed)
     components = rng.choice(len(model.weights), size=n, p=model.weights / model.weights.sum())
     return model.means[components] + np.sqrt(model.variances[components]) * rng.standard_normal(n)
 
 
-def mixture_variance(model):
+def mixture_variance(model: Mixture) -> float:
     """(9): the variance of the whole mixture."""
     overall_mean = model.weights @ model.means
     return float(model.weights @ (model.variances + model.means ** 2) - overall_mean ** 2)
 
 
-def mixture_tail_mass(model, width):
+def mixture_tail_mass(model: Mixture, width: float) -> float:
     """The mixture's mass farther than width from its own mean (width fixed by the original data)."""
     overall_mean = model.weights @ model.means
     std = np.sqrt(model.variances)
@@ -213,7 +215,8 @@ def mixture_tail_mass(model, width):
     return float(model.weights @ outside)
 
 
-def mixture_collapse(data, generations, n_samples, n_components=3, seed=0):
+def mixture_collapse(data: ArrayLike, generations: int, n_samples: int, n_components: int = 3,
+                     seed: int = 0) -> List[Mixture]:
     """(1) for a Gaussian mixture refit by EM: a list of generations + 1 Mixtures."""
     def fit(x, fit_seed):
         return fit_gaussian_mixture(x, fit_seed, n_components=n_components)
@@ -237,12 +240,12 @@ def vae_collapse(X: np.ndarray, generations: int, n_samples: int, epochs: int = 
     return recursive_training(fit, sample, X, generations, n_samples, seed=seed, accumulate=accumulate)
 
 
-def total_variance(X):
+def total_variance(X: ArrayLike) -> float:
     """The summed per-dimension variance of samples X (n, D)."""
     return float(np.asarray(X, dtype=np.float64).var(axis=0).sum())
 
 
-def tail_mass(X, radius):
+def tail_mass(X: ArrayLike, radius: float) -> float:
     """The fraction of samples X (n, D) farther than radius from their own mean."""
     X = np.asarray(X, dtype=np.float64)
     distances = np.linalg.norm(X - X.mean(axis=0), axis=1)
