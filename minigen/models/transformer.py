@@ -33,20 +33,21 @@ reward model is trained and no sampling happens during tuning; beta sets how far
 import copy
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 import autograd as ag
 from autograd import Function, nn, optim
 from autograd.nn import functional as F
+from autograd.tensor import Array, Tensor
 
 from ..train import objective_step, train
 from .base import GenerativeModel
 from .common import seeded_generator
 
 
-_FUTURE_MASKS = {}
+_FUTURE_MASKS: Dict[Tuple[int, str, str], Array] = {}          # (T, array module, dtype) -> mask
 
 
 def _future_mask(T, xp, dtype):
@@ -64,10 +65,10 @@ class CausalSoftmax(Function):
     Backward: gs = scale y (gy - sum_keys gy y)  (masked entries have y = 0, so get no gradient).
     """
 
-    def __init__(self, scale):
+    def __init__(self, scale: float) -> None:
         self.scale = scale
 
-    def forward(self, scores):
+    def forward(self, scores: Array) -> Array:
         z = scores * self.scale
         z += _future_mask(scores.shape[-1], self.xp, scores.dtype)
         z -= z.max(axis=-1, keepdims=True)
@@ -75,7 +76,7 @@ class CausalSoftmax(Function):
         z /= z.sum(axis=-1, keepdims=True)
         return z
 
-    def backward(self, gy):
+    def backward(self, gy: Tensor) -> Tensor:
         return SoftmaxGrad(self.scale)(gy, self.output)
 
 
@@ -85,16 +86,16 @@ class SoftmaxGrad(Function):
     d/dgy = SoftmaxGrad(g, y) again;  d/dy = scale (g (gy - r) - gy sum_keys g y).
     """
 
-    def __init__(self, scale):
+    def __init__(self, scale: float) -> None:
         self.scale = scale
 
-    def forward(self, gy, y):
+    def forward(self, gy: Array, y: Array) -> Array:
         gs = gy - (gy * y).sum(axis=-1, keepdims=True)
         gs *= y
         gs *= self.scale
         return gs
 
-    def backward(self, g):
+    def backward(self, g: Tensor) -> Tuple[Optional[Tensor], Optional[Tensor]]:
         gy, y = self.inputs
         needs_gy, needs_y = self.needs_input_grad
         g_gy = SoftmaxGrad(self.scale)(g, y) if needs_gy else None
@@ -105,7 +106,7 @@ class SoftmaxGrad(Function):
 
 
 class CausalSelfAttention(nn.Module):
-    def __init__(self, n_embd, n_head):
+    def __init__(self, n_embd: int, n_head: int) -> None:
         super().__init__()
         if n_embd % n_head:
             raise ValueError(f"CausalSelfAttention: n_embd {n_embd} is not divisible by n_head {n_head}")
@@ -113,7 +114,7 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(n_embd, 3 * n_embd)
         self.proj = nn.Linear(n_embd, n_embd)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         B, T, C = x.shape
         head = C // self.n_head
         qkv = self.qkv(x).reshape(B, T, 3, self.n_head, head).transpose(2, 0, 3, 1, 4)   # (3, B, H, T, d)
@@ -126,7 +127,7 @@ class CausalSelfAttention(nn.Module):
 class Block(nn.Module):
     """One pre-norm transformer block (3)."""
 
-    def __init__(self, n_embd, n_head):
+    def __init__(self, n_embd: int, n_head: int) -> None:
         super().__init__()
         self.ln1 = nn.LayerNorm(n_embd)
         self.attn = CausalSelfAttention(n_embd, n_head)
@@ -134,7 +135,7 @@ class Block(nn.Module):
         self.fc = nn.Linear(n_embd, 4 * n_embd)
         self.fc_out = nn.Linear(4 * n_embd, n_embd)
 
-    def forward(self, h):
+    def forward(self, h: Tensor) -> Tensor:
         h = h + self.attn(self.ln1(h))                                                    # (3)
         return h + self.fc_out(F.gelu(self.fc(self.ln2(h))))                              # (3), (7)
 
@@ -142,7 +143,7 @@ class Block(nn.Module):
 class GPT(nn.Module):
     """Token ids (B, T) -> next-token logits (B, T, vocab)."""
 
-    def __init__(self, vocab_size, n_layer, n_head, n_embd, block_size):
+    def __init__(self, vocab_size: int, n_layer: int, n_head: int, n_embd: int, block_size: int) -> None:
         super().__init__()
         self.block_size = block_size
         self.token_embedding = nn.Embedding(vocab_size, n_embd)
@@ -153,7 +154,7 @@ class GPT(nn.Module):
         self.ln_final = nn.LayerNorm(n_embd)
         self.head = nn.Linear(n_embd, vocab_size)
 
-    def forward(self, tokens):
+    def forward(self, tokens: Array) -> Tensor:
         T = tokens.shape[1]
         if T > self.block_size:
             raise ValueError(f"GPT: sequence of length {T} is longer than block_size {self.block_size}")
@@ -215,12 +216,12 @@ class CharTransformer(GenerativeModel):
                  seed: int = 0) -> None:
         super().__init__(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, seed=seed)
         self.block_size, self.seed = block_size, seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
         ag.manual_seed(seed)
         self.index = {c: i for i, c in enumerate(VOCABULARY)}
         self.gpt = GPT(len(VOCABULARY) + 1, n_layer, n_head, n_embd, block_size)
 
-    def check_data(self, texts, *, where: str = "fit", binary: Optional[bool] = None) -> List[str]:
+    def check_data(self, texts: Any, *, where: str = "fit", binary: Optional[bool] = None) -> List[str]:
         """texts as a list of non-empty strings (one string is one text), or a one-line error naming
         the model."""
         who = f"{self.name}.{where}"
@@ -234,7 +235,7 @@ class CharTransformer(GenerativeModel):
     def encode(self, text: str) -> np.ndarray:
         return np.array([self.index.get(c, UNKNOWN) for c in text], dtype=np.int64)
 
-    def decode(self, tokens) -> str:
+    def decode(self, tokens: Iterable[int]) -> str:
         return "".join(VOCABULARY[t] if t < UNKNOWN else "?" for t in tokens)
 
     def _corpus_tokens(self, text, where):
@@ -255,9 +256,10 @@ class CharTransformer(GenerativeModel):
         inputs, targets = self._windows(tokens, starts)
         return F.cross_entropy(self.gpt(inputs), targets)
 
-    def fit(self, text, steps: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
+    def fit(self, text: Any, steps: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
             weight_decay: Optional[float] = None, seed: Optional[int] = None, progress: bool = True,
-            checkpoint=None, checkpoint_every: Optional[int] = None, resume=None) -> "CharTransformer":
+            checkpoint: Optional[str] = None, checkpoint_every: Optional[int] = None,
+            resume: Optional[str] = None) -> "CharTransformer":
         """AdamW on random windows of `text`.  checkpoint / checkpoint_every (steps) / resume go to
         `train`, so a long run can be stopped and continued; the loss history is kept in `self.history`."""
         tokens = self._corpus_tokens(text, "fit")
@@ -272,7 +274,7 @@ class CharTransformer(GenerativeModel):
                              checkpoint_every=checkpoint_every, resume=resume)
         return self
 
-    def bits_per_char(self, text, batch_size: int = 32) -> float:
+    def bits_per_char(self, text: Any, batch_size: int = 32) -> float:
         """Held-out cross-entropy in bits per character, over consecutive windows of block_size."""
         tokens = self._corpus_tokens(text, "bits_per_char")
         starts = np.arange(0, len(tokens) - self.block_size - 1, self.block_size)
@@ -341,7 +343,7 @@ class CharTransformer(GenerativeModel):
         with ag.no_grad():
             return float(self.completion_log_probs([(prompt, completion)]).numpy()[0])
 
-    def log_prob(self, texts, batch_size: int = 64) -> np.ndarray:
+    def log_prob(self, texts: Any, batch_size: int = 64) -> np.ndarray:
         """Exact log p(text | newline) in nats of each text: (n,), the density `sample` draws from."""
         texts = self.check_data(texts, where="log_prob")
         with ag.no_grad():
@@ -376,7 +378,7 @@ class CharTransformer(GenerativeModel):
             chosen, rejected = both[:len(rows)], both[len(rows):]
             reference_both = [ag.tensor(a[rows], device=chosen.device) for a in (reference_chosen, reference_rejected)]
             optimizer.zero_grad()
-            loss = dpo_loss(chosen, rejected, *reference_both, beta)                        # (10)
+            loss = dpo_loss(chosen, rejected, reference_both[0], reference_both[1], beta)   # (10)
             loss.backward()
             optimizer.step()
             margin = beta * ((chosen - reference_both[0]) - (rejected - reference_both[1]))  # (9)
@@ -388,7 +390,7 @@ class CharTransformer(GenerativeModel):
         self.history = {**self.history, **history}
         return self
 
-    def _checked_pairs(self, pairs):
+    def _checked_pairs(self, pairs: Any) -> List[Tuple[str, str, str]]:
         """pairs as a list of (prompt, chosen, rejected) strings with non-empty completions."""
         pairs = [tuple(p) for p in pairs] if not isinstance(pairs, str) else None
         if not pairs or not all(len(p) == 3 and all(isinstance(t, str) for t in p) for p in pairs):
@@ -447,7 +449,7 @@ class PixelTransformer(GenerativeModel):
     def __init__(self, n_input: int = 64, n_layer: int = 2, n_head: int = 4, n_embd: int = 64, seed: int = 0) -> None:
         super().__init__(n_input=n_input, n_layer=n_layer, n_head=n_head, n_embd=n_embd, seed=seed)
         self.n_input, self.seed = n_input, seed
-        self.history = {}
+        self.history: Dict[str, List[float]] = {}
         ag.manual_seed(seed)
         self.gpt = GPT(3, n_layer, n_head, n_embd, n_input)
 
@@ -465,7 +467,7 @@ class PixelTransformer(GenerativeModel):
         logits = self.gpt(inputs)[:, :, :2]                                  # (B, D, 2): pixel values only
         return F.cross_entropy(logits, targets, reduction="none").sum(axis=1)
 
-    def fit(self, X, epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
+    def fit(self, X: Any, epochs: Optional[int] = None, batch_size: Optional[int] = None, lr: Optional[float] = None,
             weight_decay: Optional[float] = None, seed: Optional[int] = None,
             progress: bool = True) -> "PixelTransformer":
         """AdamW on the batch mean of -log p(x); `self.history["loss"]` holds the training loss."""
@@ -478,7 +480,7 @@ class PixelTransformer(GenerativeModel):
                              description="PixelTransformer")
         return self
 
-    def log_prob(self, X, batch_size: int = 500) -> np.ndarray:
+    def log_prob(self, X: Any, batch_size: int = 500) -> np.ndarray:
         """Exact log p(x) in nats: (n,)                                                      (1)"""
         X = self.check_data(X, where="log_prob")
         with ag.no_grad():
