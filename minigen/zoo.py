@@ -16,13 +16,13 @@ The registry imports the models; the models never import the registry.  One Entr
                                          kind is "exact", "AIS", "IWAE" or "bound"; None if intractable
 """
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Type, TypedDict
 
 import numpy as np
 
 from minigen import data, metrics
 from minigen.models import (DBN, DDPM, GAN, MADE, NCSN, RBM, VAE, Autoencoder, CharTransformer,
-                            DenoisingAutoencoder, MixtureOfBernoullis, PixelTransformer)
+                            DenoisingAutoencoder, GenerativeModel, MixtureOfBernoullis, PixelTransformer)
 from minigen.models.denoisers import image_shape_of
 from minigen.models.diffusion import grid_levels
 from minigen.models.rbm import MAX_EXACT_BITS
@@ -33,7 +33,7 @@ REGISTRY: Dict[str, "Entry"] = {}
 @dataclass
 class Entry:
     name: str
-    model_class: type
+    model_class: Type[GenerativeModel]
     build: Callable
     data: str
     fit_kwargs: Callable = lambda args: {}
@@ -70,12 +70,18 @@ def get(name: str) -> Entry:
 
 
 # -- shared hooks ------------------------------------------------------------------------------
-def mean_nll(model, X_test) -> float:
+def mean_nll(model: GenerativeModel, X_test: Any) -> float:
     """-mean log p(x) in nats over the test rows, for a model whose log_prob is exact."""
     return float(-np.mean(model.log_prob(X_test)))
 
 
-def exact_likelihood(label: str) -> Dict[str, Callable]:
+class LikelihoodHooks(TypedDict):
+    """The evaluate and likelihood fields of an Entry, passed on together as Entry(..., **hooks)."""
+    evaluate: Callable
+    likelihood: Callable
+
+
+def exact_likelihood(label: str) -> LikelihoodHooks:
     """The evaluate and likelihood hooks of a family with an exact log_prob (Entry(..., **these))."""
     return {"evaluate": lambda model, X_test: {"test_nll_nats": mean_nll(model, X_test)},
             "likelihood": lambda model, X_test: [(label, "exact", mean_nll(model, X_test))]}
@@ -111,7 +117,7 @@ def _epochs(args: Dict[str, Any], quick: int, name: str) -> Optional[int]:
     return MNIST_EPOCHS.get(name) if args.get("data") in MNIST_DATA else None
 
 
-def image_quality(samples, data_dim: int) -> Dict[str, float]:
+def image_quality(samples: Any, data_dim: int) -> Dict[str, float]:
     """Frechet distance on the fixed classifier's features, with its floor, for 8x8 or 28x28 digits."""
     if data_dim == 64:
         return {"digits_fd": float(metrics.digits_fd(samples)), "digits_fd_floor": float(metrics.digits_fd_floor()),
@@ -149,7 +155,7 @@ register(Entry(name="dae", model_class=DenoisingAutoencoder, data="digits",
 
 # -- VAE -----------------------------------------------------------------------------------------
 VAE_LATENT = 8
-VAE_MNIST = {"n_latent": 32, "hidden": (512, 512)}          # the 784-512-512-32 reference shape
+VAE_MNIST: Dict[str, Any] = {"n_latent": 32, "hidden": (512, 512)}          # the 784-512-512-32 reference shape
 
 
 def _vae_evaluate(model, X_test):
