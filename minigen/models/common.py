@@ -32,7 +32,7 @@ def activation_layer(activation: Activation) -> Callable[[], nn.Module]:
 def mlp(sizes: Sequence[int], activation: Activation = "tanh") -> nn.Sequential:
     """Linear layers of the given sizes with `activation` between them (none after the last)."""
     make_activation = activation_layer(activation)
-    layers: list[nn.Module] = []
+    layers: List[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(sizes) - 2:
