@@ -135,6 +135,7 @@ class Discriminator(nn.Module):
     q_continuous: nn.Module             # Q(u | x)'s means (and log-stds), with continuous codes
 
     def features(self, x: autograd.Tensor) -> autograd.Tensor:
+        """The activations the heads read, (B, F): each critic defines its own."""
         raise NotImplementedError
 
     def forward(self, x: autograd.Tensor) -> autograd.Tensor:
