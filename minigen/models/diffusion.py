@@ -54,13 +54,14 @@ scale set by `fit` so that the data have standard deviation `data_std`; `q_sampl
 import copy
 import dataclasses
 import math
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Literal, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 import autograd
 from autograd.backend import array_module, default_device, device_of, kernel, to_device, to_numpy
-from autograd.tensor import Tensor
+from autograd.tensor import Array, Tensor
 from minigen import kernels  # noqa: F401  (registers the model kernels: Gibbs, Langevin, DDPM)
 
 from ..train import objective_step, train
@@ -159,6 +160,7 @@ class DDPM(GenerativeModel):
     likelihood_kind = "bound"
     Defaults = DDPMDefaults
     size_argument = "data_shape"
+    data_shape: Tuple[int, ...]          # given to the constructor, never learned
     ema_updates: Any                     # n of (12): a buffer, registered when the model keeps an average
 
     def __init__(self, data_shape: Union[int, Sequence[int]], T: int = 1000, schedule: str = "linear",
@@ -199,7 +201,7 @@ class DDPM(GenerativeModel):
         return dataclasses.replace(tuned, **{k: v for k, v in overrides.items() if v is not None})
 
     # -- the forward process ---------------------------------------------------------------
-    def q_sample(self, x0, t, noise):
+    def q_sample(self, x0: Union[Tensor, Array], t: ArrayLike, noise: Union[Tensor, Array]) -> Any:
         """(2): x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise, t an integer array (B,) in 0..T-1.
 
         NumPy arrays in give a NumPy array out; Tensors in give a Tensor (differentiable in x0).
@@ -213,7 +215,7 @@ class DDPM(GenerativeModel):
         xp = array_module(x0)
         return x0 * xp.asarray(signal) + noise * xp.asarray(spread)
 
-    def q_posterior(self, x0, x_t, t) -> Tuple[np.ndarray, np.ndarray]:
+    def q_posterior(self, x0: ArrayLike, x_t: ArrayLike, t: ArrayLike) -> Tuple[np.ndarray, np.ndarray]:
         """(3): the mean and variance of q(x_{t-1} | x_t, x_0) for t (B,) in 1..T-1, float64 arrays."""
         x0, x_t = np.asarray(x0, dtype=np.float64), np.asarray(x_t, dtype=np.float64)
         t = self._check_t(t, x0.shape[0])
@@ -224,7 +226,7 @@ class DDPM(GenerativeModel):
         variance = np.broadcast_to(self.posterior_variance[t].reshape(shape), mean.shape)
         return mean, variance
 
-    def _check_t(self, t, batch):
+    def _check_t(self, t: ArrayLike, batch: int) -> np.ndarray:
         t = np.asarray(to_numpy(t) if not isinstance(t, (int, np.integer)) else [t] * batch, dtype=np.int64)
         if t.shape != (batch,):
             raise ValueError(f"DDPM: t must have shape ({batch},) to match x0, got {t.shape}")
@@ -237,11 +239,11 @@ class DDPM(GenerativeModel):
         return float(self.alphas_cumprod[t]) if t >= 0 else 1.0
 
     # -- data coordinates and labels ----------------------------------------------------------
-    def standardize(self, x):
+    def standardize(self, x: Union[Tensor, Array]) -> Any:
         shift, scale = self._coordinates(x)
         return (x - shift) / scale
 
-    def unstandardize(self, x):
+    def unstandardize(self, x: Union[Tensor, Array]) -> Any:
         shift, scale = self._coordinates(x)
         return x * scale + shift
 
@@ -257,7 +259,7 @@ class DDPM(GenerativeModel):
         None; a ValueError naming DDPM.<where> otherwise (see common.check_labels)."""
         return None if y is None else check_labels(y, n, self.n_classes, f"DDPM.{where}")
 
-    def drop_labels(self, y, p_uncond: float, dropped=None):
+    def drop_labels(self, y: Array, p_uncond: float, dropped: Optional[Array] = None) -> Array:
         """(11): each label replaced by the null label (n_classes) with probability p_uncond; `dropped`
         (B,) booleans pin which ones (drawn on the host by default)."""
         xp = array_module(y)
@@ -266,7 +268,8 @@ class DDPM(GenerativeModel):
         return xp.where(xp.asarray(dropped), self.n_classes, y)
 
     # -- training ----------------------------------------------------------------------------
-    def loss(self, x0, t=None, noise=None, y=None) -> Tensor:
+    def loss(self, x0: Union[Tensor, Array], t: Optional[ArrayLike] = None, noise: Union[None, Tensor, Array] = None,
+             y: Optional[Array] = None) -> Tensor:
         """(4): the simple eps-prediction loss on a batch x0 in data coordinates (scalar Tensor).
 
         t (B,) integer steps in 0..T-1 and noise (like x0) are drawn when not given (t uniform, on the
@@ -331,7 +334,7 @@ class DDPM(GenerativeModel):
         seed = self.seed if seed is None else int(seed)
         autograd.manual_seed(seed)
         optimizer = autograd.optim.Adam(self.denoiser.parameters(), lr=s.lr)
-        total = steps if steps is not None else epochs * math.ceil(len(X) / s.batch_size)
+        total = s.steps if epochs is None else epochs * math.ceil(len(X) / s.batch_size)
 
         def objective(batch):
             if labels is None:
@@ -355,7 +358,7 @@ class DDPM(GenerativeModel):
         return step_and_average
 
     # -- the reverse process -----------------------------------------------------------------
-    def predict_eps(self, x, t, y=None):
+    def predict_eps(self, x: Union[Tensor, Array], t: ArrayLike, y: Optional[Array] = None) -> Any:
         """eps_theta(x, t, y) for standardized x (B, ...), times t (B,) (maybe fractional) and labels y
         (B,) or None.  An array x gives an array on x's device, without a graph (the denoiser runs on
         the active backend's device); a Tensor x gives a Tensor, differentiable in x.  With `ema`, the
@@ -366,7 +369,8 @@ class DDPM(GenerativeModel):
             eps = self._denoise(Tensor(to_device(x, default_device())), t, y, self.sampling_denoiser).data
         return to_device(eps, device_of(x))
 
-    def guided_eps(self, x, t, y=None, guidance: Optional[float] = None):
+    def guided_eps(self, x: Union[Tensor, Array], t: ArrayLike, y: Optional[Array] = None,
+                   guidance: Optional[float] = None) -> Any:
         """(11): eps~ = (1 + w) eps_theta(x, t, y) - w eps_theta(x, t, null), w = guidance.  Without
         labels (y None) or at w = 0 (or None) it is eps_theta(x, t, y) itself."""
         w = 0.0 if guidance is None else float(guidance)
@@ -376,8 +380,9 @@ class DDPM(GenerativeModel):
         unconditional = self.predict_eps(x, t, None)
         return (1 + w) * conditional - w * unconditional                             # (11)
 
-    def p_sample(self, x_t, t: int, s: Optional[int] = None, *, variance: str = "small", noise=None,
-                 generator=None, y=None, guidance: Optional[float] = None):
+    def p_sample(self, x_t: Array, t: int, s: Optional[int] = None, *, variance: str = "small",
+                 noise: Optional[Array] = None, generator: Any = None, y: Optional[Array] = None,
+                 guidance: Optional[float] = None) -> Array:
         """(5): one ancestral step from x_t at step t to step s < t (default t - 1; -1 means x_0),
         for standardized x_t (B, ...).  On a subsequence the step is respaced by (7).  noise z is
         drawn from `generator` (the library's by default) unless given; none at the last step."""
@@ -392,8 +397,8 @@ class DDPM(GenerativeModel):
         coef_eps = beta / math.sqrt(1 - abar_t)                                     #      - coef_eps eps_theta)
         return self._step(x_t, eps, z, coef_x, coef_eps, sigma)                     # x_s = mu_theta + sigma z
 
-    def ddim_step(self, x_t, t: int, s: int, *, eta: float = 0.0, noise=None, generator=None, y=None,
-                  guidance: Optional[float] = None):
+    def ddim_step(self, x_t: Array, t: int, s: int, *, eta: float = 0.0, noise: Optional[Array] = None,
+                  generator: Any = None, y: Optional[Array] = None, guidance: Optional[float] = None) -> Array:
         """(6): one DDIM step from x_t at step t to step s < t (-1 means x_0), for standardized x_t
         (B, ...); eta = 0 is deterministic.  noise z is drawn from `generator` unless given."""
         abar_t, abar_s = self._abar(t), self._abar(s)
@@ -431,7 +436,8 @@ class DDPM(GenerativeModel):
 
     def sample(self, n: int, method: str = "ddpm", steps: Optional[int] = None, seed: Optional[int] = None,
                variance: str = "small", eta: float = 0.0, return_trajectory: bool = False, *,
-               y: Labels = None, guidance: Optional[float] = None):
+               y: Labels = None,
+               guidance: Optional[float] = None) -> Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]:
         """n samples in data coordinates, shaped (n, *data_shape).
 
         method    "ddpm" (ancestral, (5)), "ddim" ((6)), or "sde" / "ode" (the VP SDE's
@@ -475,7 +481,8 @@ class DDPM(GenerativeModel):
             trajectory.append(x)
         return trajectory
 
-    def continuous_score(self, x, t: float, y=None, guidance: Optional[float] = None):
+    def continuous_score(self, x: Union[Tensor, Array], t: float, y: Optional[Array] = None,
+                         guidance: Optional[float] = None) -> Any:
         """The score of q_t at continuous time t in (0, 1] (the VP SDE's clock): -eps~ / sqrt(1 - abar),
         eps~ the guided eps of (11); an array for an array x, a differentiable Tensor for a Tensor."""
         index = t * self.T - 1                                                      # DDPM step t*T, 0-based
@@ -514,8 +521,19 @@ class DDPM(GenerativeModel):
                              f"got continuous values in [{X.min():.4g}, {X.max():.4g}]")
         return -self.nll_bound(X, levels=levels, y=y)
 
+    @overload
+    def nll_bound(self, X: Any, levels: int = ..., variance: str = ..., decoder_step: Optional[int] = ...,
+                  batch_size: int = ..., seed: int = ..., return_terms: Literal[False] = ...,
+                  y: Labels = ...) -> np.ndarray: ...
+
+    @overload
+    def nll_bound(self, X: Any, levels: int = ..., variance: str = ..., decoder_step: Optional[int] = ...,
+                  batch_size: int = ..., seed: int = ..., *, return_terms: Literal[True],
+                  y: Labels = ...) -> Tuple[np.ndarray, Dict[str, np.ndarray]]: ...
+
     def nll_bound(self, X: Any, levels: int = 2, variance: str = "small", decoder_step: Optional[int] = None,
-                  batch_size: int = 500, seed: int = 0, return_terms: bool = False, y: Labels = None):
+                  batch_size: int = 500, seed: int = 0, return_terms: bool = False,
+                  y: Labels = None) -> Union[np.ndarray, Tuple[np.ndarray, Dict[str, np.ndarray]]]:
         """(8) or (8'): an upper bound on -log P(X), in nats per example (n,), for data with
         `levels` evenly spaced values in [0, 1] (2 for binarized digits, 17 for sklearn's digits).
 
