@@ -21,17 +21,17 @@ Self-attention   over the N = H W positions of a feature map h (B, C, H, W), rea
                  out = x + a W_o                                                            (13)
 """
 import math
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
 import autograd
 from autograd import nn
 from autograd.backend import to_numpy
-from autograd.tensor import Tensor
+from autograd.tensor import Array, Tensor
 
 
-def timestep_embedding(t, dim, max_period=10000.0):
+def timestep_embedding(t: Array, dim: int, max_period: float = 10000.0) -> Tensor:
     """Sinusoidal embedding of (possibly fractional) times t (B,) -> (B, dim), float32 constant."""
     t = np.asarray(to_numpy(t), dtype=np.float64).reshape(-1)
     half = dim // 2
@@ -50,7 +50,7 @@ def label_table(n_classes: Optional[int], dim: int) -> Optional[nn.Embedding]:
     return nn.Embedding(int(n_classes) + 1, dim)
 
 
-def add_label(embedding: Tensor, table: Optional[nn.Embedding], y) -> Tensor:
+def add_label(embedding: Tensor, table: Optional[nn.Embedding], y: Optional[Array]) -> Tensor:
     """e(t, y) = e_time(t) + E[y] (B, E); y None means the null label for every row.  A network
     without a label table takes no labels."""
     if table is None:
@@ -76,7 +76,7 @@ class MLPDenoiser(nn.Module):
         self.out = nn.Linear(hidden, dim)
         self.labels = label_table(n_classes, time_dim)
 
-    def forward(self, x: Tensor, t, y=None) -> Tensor:
+    def forward(self, x: Tensor, t: Array, y: Optional[Array] = None) -> Tensor:
         embedding = add_label(timestep_embedding(t, self.time_dim), self.labels, y)   # (B, E)
         h = silu(self.inp(autograd.concatenate([x, embedding], axis=1)))            # (B, H)
         for layer, time in zip(self.layers, self.times):
@@ -84,7 +84,7 @@ class MLPDenoiser(nn.Module):
         return self.out(h)                                                          # (B, D)
 
 
-def silu(x):
+def silu(x: Tensor) -> Tensor:
     return x * autograd.sigmoid(x)
 
 
@@ -165,7 +165,7 @@ class UNetDenoiser(nn.Module):
         self.out = nn.Conv2d(widths[0], in_channels, 3, padding=1)
         self.labels = label_table(n_classes, time_dim)
 
-    def forward(self, x: Tensor, t, y=None) -> Tensor:
+    def forward(self, x: Tensor, t: Array, y: Optional[Array] = None) -> Tensor:
         shape = x.shape
         h = x.reshape(shape[0], *self.image_shape)                                  # (B, C, H, W)
         embedding = add_label(self.time_mlp(timestep_embedding(t, self.time_dim)), self.labels, y)  # (B, E)
@@ -184,7 +184,7 @@ class UNetDenoiser(nn.Module):
         return self.out(silu(h)).reshape(*shape)
 
 
-def image_shape_of(data_shape):
+def image_shape_of(data_shape: Sequence[int]) -> Optional[Tuple[int, ...]]:
     """(C, H, W) if data of this shape are images (3-D, or flat with an even square size >= 64), else None."""
     if len(data_shape) == 3:
         return tuple(data_shape)
@@ -214,8 +214,9 @@ def default_denoiser(data_shape: Sequence[int], n_classes: Optional[int] = None)
 
     Flat 8x8 digits get the MLP: on a CPU this engine's convolutions make the U-Net about a hundred
     times slower per step (pass denoiser=UNetDenoiser((1, 8, 8)) to use it)."""
-    if large_image(data_shape):
-        return UNetDenoiser(image_shape_of(data_shape), channels=32, time_dim=64, n_classes=n_classes,
+    image = image_shape_of(data_shape)
+    if image is not None and large_image(image):
+        return UNetDenoiser(image, channels=32, time_dim=64, n_classes=n_classes,
                             multipliers=(1, 2, 2), attention=True, heads=4)
     if len(data_shape) == 3:
         return UNetDenoiser(data_shape, n_classes=n_classes)
