@@ -131,7 +131,7 @@ class DDPMDefaults:
         the data wider than the noise (data_std 5) spends more of the uniform t on the fine scales
         that make sharp modes, with larger batches and a larger learning rate.  Images of 28x28 or
         more (MNIST, which get the U-Net with attention): more steps, meant for a GPU, and a smaller
-        learning rate (at 1e-3 the U-Net's loss jumped in its first steps)."""
+        learning rate for the deeper network, which has no normalization inside its residual blocks."""
         if large_image(data_shape):
             return cls(steps=20000, lr=5e-4)
         if math.prod(data_shape) >= 16:
