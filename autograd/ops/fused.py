@@ -89,6 +89,12 @@ class FusedLayerNorm(Function):
         return centred * rstd, rstd
 
 
+def gelu_reference(x: Tensor) -> Tensor:
+    """GELU in the engine's elementwise ops, to read and to test the fused node against: the same
+    values and gradients, in eight nodes and as many temporaries."""
+    return 0.5 * x * (1 + tanh(GELU_C * (x + GELU_K * x * x * x)))
+
+
 def gelu(x: Tensor) -> Tensor:
     """GELU with GPT-2's tanh approximation, 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
     return Gelu()(x)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import autograd
 from autograd import nn
 from autograd.nn import functional as F
+from autograd.ops.fused import gelu_reference
 from tests.strategies import float64_arrays, shapes
 
 
@@ -21,6 +22,11 @@ def test_gelu_matches_its_formula_and_is_twice_differentiable(data):
     leaf = autograd.tensor(x, requires_grad=True)
     assert autograd.gradcheck(F.gelu, (leaf,))
     assert autograd.gradgradcheck(F.gelu, (leaf,))
+    upstream = autograd.tensor(data.draw(float64_arrays(x.shape)))
+    fused, = autograd.grad((F.gelu(leaf) * upstream).sum(), [leaf])
+    readable, = autograd.grad((gelu_reference(leaf) * upstream).sum(), [leaf])
+    np.testing.assert_allclose(gelu_reference(leaf).data, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(fused.data, readable.data, rtol=1e-10, atol=1e-12)
 
 
 @given(data=st.data(), width=st.integers(2, 5))

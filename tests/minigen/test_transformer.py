@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import autograd
-from minigen.models.transformer import VOCABULARY, CausalSoftmax, CharTransformer, PixelTransformer, UNKNOWN
+from minigen.models.transformer import (VOCABULARY, CausalSoftmax, CharTransformer, PixelTransformer, UNKNOWN,
+                                        causal_softmax_reference)
 from tests.strategies import float64_arrays
 
 
@@ -25,6 +26,11 @@ def test_causal_softmax_is_masked_scaled_softmax_and_twice_differentiable(data, 
     leaf = autograd.tensor(scores, requires_grad=True)
     assert autograd.gradcheck(lambda t: CausalSoftmax(scale)(t), (leaf,))
     assert autograd.gradgradcheck(lambda t: CausalSoftmax(scale)(t), (leaf,))
+    upstream = autograd.tensor(data.draw(float64_arrays((2, T, T))))
+    fused, = autograd.grad((CausalSoftmax(scale)(leaf) * upstream).sum(), [leaf])
+    readable, = autograd.grad((causal_softmax_reference(leaf, scale) * upstream).sum(), [leaf])
+    np.testing.assert_allclose(causal_softmax_reference(leaf, scale).data, expected, rtol=1e-12)
+    np.testing.assert_allclose(fused.data, readable.data, rtol=1e-10, atol=1e-12)
 
 
 def tiny_char_model(block_size=12, seed=0):
