@@ -15,6 +15,7 @@ import autograd
 import minigen.models  # noqa: F401  (the real families register now, not inside our patched registry)
 from minigen import cli, runs, zoo
 from minigen.models.base import GenerativeModel
+from tests.cli_helpers import one_line_error, run_cli
 
 
 class TinyIndependent(GenerativeModel):
@@ -63,23 +64,6 @@ TINY = zoo.Entry(name="tiny", model_class=TinyIndependent, build=_build, data="8
 def tiny_registry(monkeypatch):
     monkeypatch.setattr(zoo, "REGISTRY", {"tiny": TINY})
     yield
-
-
-def run_cli(argv):
-    """main(argv) in-process: its exit status."""
-    with pytest.raises(SystemExit) as info:
-        cli.main(argv)
-    return info.value.code
-
-
-def one_line_error(capsys, argv):
-    """Run a command that must fail: exit status 2 and exactly one line on stderr."""
-    status = run_cli(argv)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    return err
 
 
 @pytest.fixture

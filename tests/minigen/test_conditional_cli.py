@@ -5,13 +5,8 @@ import json
 import numpy as np
 import pytest
 
-from minigen import cli, data, metrics
-
-
-def run_cli(argv):
-    with pytest.raises(SystemExit) as info:
-        cli.main(argv)
-    return info.value.code
+from minigen import data, metrics
+from tests.cli_helpers import run_cli
 
 
 @pytest.mark.parametrize("family, extra", [("cvae", []), ("guided-ddpm", ["--guidance", "2"])])

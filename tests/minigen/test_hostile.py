@@ -17,23 +17,9 @@ import pytest
 import autograd
 from minigen import cli, data, runs
 from minigen.models import MADE, RBM, VAE, MixtureOfBernoullis
+from tests.cli_helpers import one_line_error, run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def run_cli(argv):
-    with pytest.raises(SystemExit) as info:
-        cli.main(argv)
-    return info.value.code
-
-
-def one_line_error(capsys, argv):
-    status = run_cli(argv)
-    err = capsys.readouterr().err
-    assert status == 2, err
-    assert len(err.strip().splitlines()) == 1, err
-    assert "Traceback" not in err
-    return err
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,10 @@ import numpy as np
 import pytest
 
 import autograd
-from minigen import cli, train
+from minigen import train
+from tests.cli_helpers import run_cli
 
 EPOCHS = ["--epochs", "3"]                      # 12 minibatches an epoch on the digits
-
-
-def run_cli(argv):
-    with pytest.raises(SystemExit) as info:
-        cli.main(argv)
-    return info.value.code
 
 
 def ctrl_c_at(monkeypatch, step):
