@@ -205,3 +205,13 @@ def test_ddpm_defaults_at_28x28():
     mnist, digits = DDPMDefaults.for_shape((784,)), DDPMDefaults.for_shape((64,))
     assert DDPMDefaults.for_shape((1, 28, 28)) == mnist and digits == DDPMDefaults()
     assert mnist.lr < digits.lr and mnist.steps > 0
+
+
+def test_the_registry_ddpm_at_28x28_round_trips_through_save_and_load(tmp_path):
+    model = build("ddpm")
+    model.fit(data.load_mnist("train")[:16], steps=1, batch_size=4, progress=False)
+    model.save(tmp_path / "ddpm.npz")
+    loaded = DDPM.load(tmp_path / "ddpm.npz")
+    assert isinstance(loaded.denoiser, UNetDenoiser) and int(loaded.ema_updates) == 1
+    np.testing.assert_array_equal(loaded.sample(2, method="ddim", steps=2, seed=0),
+                                  model.sample(2, method="ddim", steps=2, seed=0))
