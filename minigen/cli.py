@@ -133,9 +133,17 @@ def _finite_numbers(metrics):
                 int(v) if isinstance(v, (int, np.integer)) else str(v)) for k, v in metrics.items()}
 
 
-def _format_number(value):
-    """4 significant digits for floats; integers and strings as they are."""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+UNITS = (("bits_per_char", " bits per character"), ("nll", " nats per example"), ("elbo", " nats per example"),
+         ("log_z", " nats"), ("mse", " (squared error per example)"))
+
+
+def _format_number(value, name=""):
+    """4 significant digits for floats, with the unit the metric's name implies; integers and
+    strings as they are."""
+    if not isinstance(value, float):
+        return str(value)
+    unit = next((unit for key, unit in UNITS if key in name and not name.endswith("_std")), "")
+    return f"{value:.4g}{unit}"
 
 
 def _takes(model, name):
@@ -337,7 +345,7 @@ def _guarded(train: Callable[..., Result], created: bool, *args: Any, **kwargs: 
 def _report(model, info, run_dir):
     quick = " (quick mode: a smoke test, not the family's result)" if info.get("quick") else ""
     for name, value in info.get("metrics", {}).items():
-        print(f"{name}: {_format_number(value)}")
+        print(f"{name}: {_format_number(value, name)}")
     print(f"run saved in {run_dir}{quick}")
     return 0
 
@@ -470,7 +478,7 @@ def cmd_eval(args: argparse.Namespace, argv: Sequence[str]) -> int:
     if info.get("quick"):
         metrics["quick_mode"] = "yes: a smoke test, not the family's result"
     print(json.dumps(metrics, indent=2) if args.json else
-          "\n".join(f"{name}: {_format_number(value)}" for name, value in metrics.items()))
+          "\n".join(f"{name}: {_format_number(value, name)}" for name, value in metrics.items()))
     return 0
 
 

@@ -298,3 +298,10 @@ def test_list_shows_every_family_with_its_data_and_likelihood(capsys, monkeypatc
     assert line.startswith("tiny") and "8gaussians" in line and "likelihood" in line
     assert run_cli(["train", "--help"]) == 0
     assert "tiny" in capsys.readouterr().out
+
+
+def test_printed_metrics_carry_their_units():
+    assert cli._format_number(18.3712, "test_nll_iwae_k5000") == "18.37 nats per example"
+    assert cli._format_number(1.9041, "bits_per_char") == "1.904 bits per character"
+    assert cli._format_number(6.5671, "digits_fd") == "6.567"
+    assert cli._format_number(2500, "fd_samples") == "2500"
