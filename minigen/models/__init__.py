@@ -5,6 +5,8 @@ from .classical import GaussianNaiveBayes, LogisticRegression
 from .collapse import recursive_training
 from .dbn import DBN
 from .diffusion import DDPM
+from .ebm import EnergyModel
+from .flow import RealNVP
 from .gan import GAN
 from .latent_diffusion import LatentDiffusion
 from .lds import LinearDynamicalSystem
