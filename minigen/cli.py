@@ -420,7 +420,7 @@ def cmd_sample(args: argparse.Namespace, argv: Sequence[str]) -> int:
         return _write_text_sample(model.generate("\n", max_new_tokens=args.n, seed=args.seed), out)
     try:
         samples = model.sample(args.n, seed=args.seed, **_sample_kwargs(model, args))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, NotImplementedError) as exc:
         raise UsageError(str(exc).splitlines()[0]) from None
     samples = np.asarray(autograd.backend.to_numpy(samples))
     if kind == ".png":

@@ -119,6 +119,17 @@ class GenerativeModel(nn.Module):
                             f"known: {', '.join(sorted(known))}")
         return dataclasses.replace(self.Defaults(), **{k: v for k, v in overrides.items() if v is not None})
 
+    # -- what every family defines ----------------------------------------------------------------
+    def fit(self, *args: Any, **kwargs: Any) -> Any:
+        """fit(X, ...) -> self: fit the model to the rows of X (check_data first; None settings mean
+        Defaults).  Each family defines it."""
+        raise NotImplementedError(f"{self.name} does not define fit")
+
+    def sample(self, *args: Any, **kwargs: Any) -> Any:
+        """sample(n, seed=None) -> n samples shaped like the data (n is checked before a family's
+        sample runs).  Each family that can sample defines it."""
+        raise NotImplementedError(f"{self.name} cannot draw samples")
+
     # -- likelihood ------------------------------------------------------------------------------
     def log_prob(self, X: Any) -> np.ndarray:
         """log p(x) per example, (n,): exact, or the estimate or bound that `likelihood_kind` names."""
