@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, List, Optional, Type, TypedDict
 import numpy as np
 
 from minigen import data, metrics
-from minigen.models import (DBN, DDPM, GAN, MADE, NCSN, RBM, VAE, Autoencoder, CharTransformer,
+from minigen.models import (EnergyModel, RealNVP, DBN, DDPM, GAN, MADE, NCSN, RBM, VAE, Autoencoder, CharTransformer,
                             DenoisingAutoencoder, GenerativeModel, MixtureOfBernoullis, PixelTransformer)
 from minigen.models.denoisers import image_shape_of
 from minigen.models.diffusion import grid_levels
@@ -269,15 +269,16 @@ def _gan_build(shape, args):
 
 def _gan_evaluate(model, X_test):
     """Mode coverage over 2,500 samples on the 8/25-Gaussian toys; digits_fd on 8x8 digits."""
-    samples = model.sample(2500, seed=0)
-    if model.data_dim == 2:
+    samples = np.asarray(model.sample(2500, seed=0))
+    data_dim = _flat(model.data_shape)
+    if data_dim == 2:
         for name, centers in data.TOY_CENTERS.items():
             if _nearest_toy(X_test, centers, data.TOY_STD[name]):
                 captured, high_quality = metrics.mode_coverage(samples, centers, data.TOY_STD[name])
                 return {"modes_captured": int(captured), "modes_total": len(centers),
                         "fraction_high_quality": float(high_quality)}
         return {}
-    return image_quality(samples, model.data_dim)
+    return image_quality(samples, data_dim)
 
 
 def _nearest_toy(X, centers, std):
@@ -343,6 +344,26 @@ register(Entry(name="ncsn", model_class=NCSN, data="8gaussians",
                build=lambda shape, args: NCSN(shape, seed=_seed(args)),
                fit_kwargs=_steps_when_quick(300), evaluate=_sample_mmd,
                description="noise-conditional score network (Song and Ermon 2019) with annealed Langevin dynamics"))
+
+
+# -- normalizing flows and energy-based models -----------------------------------------------------
+def _toy_quality(model, X_test):
+    """Held-out NLL where the model has a likelihood; mode coverage on the Gaussian-mixture toys;
+    the image FD on digits."""
+    results = {"test_nll": mean_nll(model, X_test)} if model.likelihood_kind == "exact" else {}
+    results.update(_gan_evaluate(model, X_test) if _flat(model.data_shape) in (2, 64, MNIST_PIXELS) else {})
+    return results
+
+
+register(Entry(name="realnvp", model_class=RealNVP, data="8gaussians",
+               build=lambda shape, args: RealNVP(_flat(shape), seed=_seed(args)),
+               fit_kwargs=_quick(steps=200), evaluate=_toy_quality, table_data=(),
+               description="Real NVP normalizing flow: affine couplings, exact likelihood by change of variables"))
+register(Entry(name="ebm", model_class=EnergyModel, data="8gaussians",
+               build=lambda shape, args: EnergyModel(_flat(shape), seed=_seed(args)),
+               fit_kwargs=_quick(steps=100), evaluate=_toy_quality, table_data=(),
+               description="energy-based model: MLP energy, contrastive divergence with short-run Langevin "
+                           "from a replay buffer"))
 
 
 # -- class-conditional generation (text-to-image at toy scale) ------------------------------------
