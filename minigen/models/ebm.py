@@ -18,9 +18,9 @@ Langevin    x <- x - clip(lambda grad_x E(x), -c, c) + sigma z,   z ~ N(0, I),  
             c = 0.04 (standardized units), make T = 5e-5: far from the data the clip sets the pace
             (0.04 per coordinate and step), near a minimum the chain settles into it with a little
             noise, as in the paper (lambda = 10, sigma = 0.005, clipped steps, for images).
-Replay      each chain starts from a stored negative with probability 1 - rho and from uniform
-            noise over the box of the training data with probability rho (rho = 0.05); after K
-            steps of (4) it is stored back in place of the one it started from.                   (6)
+Replay      a batch of distinct stored negatives; each chain starts from its stored negative with
+            probability 1 - rho and from uniform noise over the box of the training data with
+            probability rho (rho = 0.05); after K steps of (4) it is stored back in its place.     (6)
 Quadratic   hidden=(): E(x) = 1/2 (x - m)^T A A^T (x - m), so (1) is the Gaussian
             N(m, T (A A^T)^-1), and training by (3) with alpha = 0 and T = 1 fits the data's mean and
             covariance.                                                                           (7)
@@ -167,8 +167,9 @@ class EnergyModel(GenerativeModel):
         return xp.asarray(self.low) + xp.asarray(self.high - self.low) * unit
 
     def negatives(self, n: int, steps: int, reinit: float, generator):
-        """(6): n chains from the replay buffer (or fresh noise), `steps` steps of (4), stored back."""
-        picked = generator.integers(0, len(self.replay), size=n)
+        """(6): n distinct chains from the replay buffer (some replaced by fresh noise), `steps` steps
+        of (4), each stored back in its own place."""
+        picked = generator.permutation(len(self.replay))[:n]
         starts = self.replay[picked]
         fresh = generator.random(n) < reinit
         starts[fresh] = self.uniform_noise(int(fresh.sum()), generator)
@@ -200,6 +201,9 @@ class EnergyModel(GenerativeModel):
         X = self.check_data(X, where="fit")
         s = self.settings(steps=steps, batch_size=batch_size, lr=lr, langevin_steps=langevin_steps, alpha=alpha,
                           buffer_size=buffer_size, reinit=reinit)
+        if s.buffer_size < s.batch_size:
+            raise ValueError(f"EnergyModel.fit: the replay buffer ({s.buffer_size}) must hold at least a batch "
+                             f"({s.batch_size})")
         seed = self.seed if seed is None else int(seed)
         autograd.manual_seed(seed)
         generator = seeded_generator(None, default_device())

@@ -45,7 +45,7 @@ FAMILIES = {
     "NCSN": (lambda: models.NCSN((2,)), _ring, {"steps": 2, "progress": False}),
     "RealNVP": (lambda: models.RealNVP(2, n_layers=2, hidden=(8,)), _ring, {"steps": 2, "progress": False}),
     "EnergyModel": (lambda: models.EnergyModel(2, hidden=(8,), sample_steps=20), _ring,
-                    {"steps": 2, "langevin_steps": 5, "buffer_size": 100, "progress": False}),
+                    {"steps": 2, "batch_size": 32, "langevin_steps": 5, "buffer_size": 100, "progress": False}),
     "MADE": (lambda: models.MADE(64, hidden=(16,), n_masks=1), _digits, {"epochs": 1, "progress": False}),
     "MixtureOfBernoullis": (lambda: models.MixtureOfBernoullis(3, n_input=64), _digits, {"epochs": 2, "progress": False}),
     "PixelTransformer": (lambda: models.PixelTransformer(64, n_layer=1, n_head=2, n_embd=8), _digits,
