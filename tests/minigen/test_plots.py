@@ -57,6 +57,8 @@ def test_two_dimensional_figures(tmp_path, rng):
                                                      centers=np.zeros((1, 2))))
     _assert_png(tmp_path / "d.png", plots.density_2d(lambda p: -0.5 * (p ** 2).sum(1), tmp_path / "d.png",
                                                      extent, samples=points))
+    _assert_png(tmp_path / "e.png", plots.energy_contour(lambda p: 0.5 * (p ** 2).sum(1), tmp_path / "e.png",
+                                                         extent, data=points, samples=points + 1))
     spiral = np.array([[1.0, 0.0], [0.0, 1.2], [-1.4, 0.0]])
     _assert_png(tmp_path / "v.png", plots.vector_field(lambda p: p[:, ::-1] * [-1, 1], tmp_path / "v.png",
                                                        extent, trajectories=[spiral]))
