@@ -343,17 +343,16 @@ def energy_contour(energy: Callable[[np.ndarray], ArrayLike], path: PathLike, ex
                    title: Optional[str] = None, *, model: Optional[str] = None, dataset: Optional[str] = None,
                    axis_labels: Tuple[str, str] = XY_LABELS, caption: Optional[str] = None) -> str:
     """Filled contours of energy((m, 2)) -> (m,) over extent (low energy dark), with the data (grey)
-    and samples (white) on top."""
+    and samples (white) on top; the colorbar takes the place of a legend."""
     gx, gy, points = _grid(extent)
     values = np.asarray(energy(points), dtype=np.float64).reshape(gx.shape)
     figure, axis = _square_axis(extent, axis_labels)
     filled = axis.contourf(gx, gy, values, levels=30, cmap="viridis")
     figure.colorbar(filled, ax=axis, shrink=0.8, label="E(x)")
-    for shown, color, label in ((data, "0.7", "data"), (samples, "white", "samples")):
+    for shown, color in ((data, "0.7"), (samples, "white")):
         if shown is not None:
             shown = np.asarray(shown)
-            axis.scatter(shown[:, 0], shown[:, 1], s=1, c=color, alpha=0.6, label=label)
-    _legend(axis, marker_area=20)
+            axis.scatter(shown[:, 0], shown[:, 1], s=1, c=color, alpha=0.6)
     return _save(figure, path, _heading(title, model, dataset), caption)
 
 
