@@ -45,7 +45,7 @@ from autograd.tensor import Tensor
 
 from ..train import objective_step, train
 from .base import GenerativeModel
-from .common import as_sizes, cosine_decay, mlp, seeded_generator, standardization
+from .common import as_sizes, cosine_decay, input_gradients, mlp, seeded_generator, standardization
 
 DEFAULT_HIDDEN = (128, 128)
 LOW_DIMENSIONAL = 16                 # below this many dimensions data_std defaults to 4, else 1
@@ -145,7 +145,7 @@ class EnergyModel(GenerativeModel):
     def energy_gradient(self, x):
         """grad_x E(x) of standardized x (B, D), an array like x."""
         inputs = Tensor(x, requires_grad=True)
-        (gradient,) = autograd.grad(self.network(inputs).sum(), [inputs])
+        (gradient,) = input_gradients(self.network(inputs).sum(), [inputs])
         return gradient.data
 
     # -- sampling -------------------------------------------------------------------------------

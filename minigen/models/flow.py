@@ -23,18 +23,18 @@ become y = (k + u) / L with u ~ U[0, 1)^D, and the continuous likelihood bounds 
 """
 import math
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 import autograd
 from autograd import nn
 from autograd.backend import default_device, to_numpy
-from autograd.tensor import Tensor
+from autograd.tensor import Array, Tensor
 
 from ..train import objective_step, train
 from .base import GenerativeModel
-from .common import as_sizes, cosine_decay, mlp, seeded_generator, standardization
+from .common import as_sizes, cosine_decay, layers_of, mlp, seeded_generator, standardization
 
 DEFAULT_LAYERS = 16
 DEFAULT_HIDDEN = (128, 128)
@@ -67,14 +67,15 @@ def standard_normal_log_density(z: Tensor) -> Tensor:
 class AffineCoupling(nn.Module):
     """One coupling layer, (4) to (7), with the fixed binary mask b."""
 
+    mask: Array                                            # buffer: b, (D,) of 0s and 1s
+
     def __init__(self, mask: np.ndarray, hidden: Sequence[int]):
         super().__init__()
         data_dim = len(mask)
         self.register_buffer("mask", np.asarray(mask, dtype=np.float32))
         self.conditioner = mlp([data_dim, *hidden, 2 * data_dim], activation="relu")
-        output = self.conditioner[-1]
-        output.weight.data[...] = 0                        # the flow starts as the identity
-        output.bias.data[...] = 0
+        for parameter in self.conditioner[-1].parameters():
+            parameter.data[...] = 0                        # s = t = 0: the flow starts as the identity
         self.scale_factor = nn.Parameter(np.ones(data_dim, dtype=np.float32))
 
     def log_scale_and_shift(self, passed: Tensor) -> Tuple[Tensor, Tensor]:
@@ -127,8 +128,8 @@ class RealNVP(GenerativeModel):
     def data_to_latent(self, x: Tensor) -> Tuple[Tensor, Tensor]:
         """(1), (3), (4): z = f(x) (B, D) and log |det df/dx| (B,) by (2), (3), (6)."""
         z = (x - self.shift) / self.scale                                          # (3)
-        log_det = -self.data_dim * math.log(float(self.scale))                     # (3)
-        for layer in self.layers:
+        log_det = autograd.zeros_like(z[:, 0]) - self.data_dim * math.log(float(self.scale))   # (3), (B,)
+        for layer in self.couplings():
             z, layer_log_det = layer(z)                                            # (4), (6)
             log_det = layer_log_det + log_det                                      # (2)
         return z, log_det
@@ -136,9 +137,12 @@ class RealNVP(GenerativeModel):
     def latent_to_data(self, z: Tensor) -> Tensor:
         """f^-1(z): (7) through the layers in reverse order, then the inverse of (3): (B, D)."""
         x = z
-        for layer in reversed(list(self.layers)):
+        for layer in reversed(self.couplings()):
             x = layer.inverse(x)                                                   # (7)
         return x * self.scale + self.shift                                         # (3) undone
+
+    def couplings(self) -> List[AffineCoupling]:
+        return layers_of(self.layers, AffineCoupling)
 
     def forward(self, X: Any) -> Tuple[Any, Any]:
         """Z = f(X) (n, D) and log |det df/dx| (n,).  A Tensor goes through differentiably in its
