@@ -12,7 +12,7 @@ and a replay buffer.
 3. Digits (full mode): 1000 updates on the 8x8 digits; samples by 2000 Langevin steps from noise and
    chains from the replay buffer; digits_fd of both with the real-vs-real floor.
 
-Expected wall time on a 2-core CPU: about 3 minutes (quick: about 20 s).
+Expected wall time on a 2-core CPU: about 2 minutes (quick: about 15 s).
 """
 import math
 import os
