@@ -17,6 +17,7 @@ it, and `train --resume RUN_DIR` ends with the same model, bit for bit on the CP
 was never interrupted.
 """
 import argparse
+import contextlib
 import dataclasses
 import importlib.util
 import inspect
@@ -26,7 +27,7 @@ import os
 import shutil
 import subprocess
 import sys
-from typing import Any, Callable, Iterable, NoReturn, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, NoReturn, Sequence
 
 import numpy as np
 
@@ -65,7 +66,6 @@ REFERENCE_NLL = {
     ),
 }
 LIKELIHOOD_KINDS = ("exact", "AIS", "IWAE", "bound")
-Result = TypeVar("Result")
 
 
 class UsageError(Exception):
@@ -224,8 +224,10 @@ def _fit(model, train_part, kwargs, run_dir):
 
 def train_run(entry: zoo.Entry, data_name: str, options: dict[str, Any], run_dir: str,
               argv: Sequence[str] | None = None, resume: bool = False, data: tuple | None = None,
-              model: GenerativeModel | None = None) -> tuple[GenerativeModel, dict[str, Any]]:
-    """Build (unless given), fit, save, then evaluate one run; returns (model, info).
+              model: GenerativeModel | None = None,
+              fit_kwargs: dict[str, Any] | None = None) -> tuple[GenerativeModel, dict[str, Any]]:
+    """Build (unless given), fit, save, then evaluate one run; returns (model, info).  `fit_kwargs`
+    are those of _fit_kwargs when the caller has already worked them out.
 
     run.json is written before training (status "training"), so an interrupted run can be resumed;
     the model is saved as soon as it is trained, and the metrics are added after the evaluation."""
@@ -235,8 +237,9 @@ def train_run(entry: zoo.Entry, data_name: str, options: dict[str, Any], run_dir
     info.update(options={k: v for k, v in options.items() if k != "progress"}, status="training",
                 quick=bool(options.get("quick")))
     runs.write_info(run_dir, info)
-    _fit(model, X_train, {**_fit_kwargs(entry, model, options), **_checkpoint_kwargs(model, run_dir, resume)},
-         run_dir)
+    if fit_kwargs is None:
+        fit_kwargs = _fit_kwargs(entry, model, options)
+    _fit(model, X_train, {**fit_kwargs, **_checkpoint_kwargs(model, run_dir, resume)}, run_dir)
     info["status"] = "trained"
     runs.save_run(run_dir, model, info)
     if entry.evaluate:
@@ -278,14 +281,16 @@ def cmd_train(args: argparse.Namespace, argv: Sequence[str]) -> int:
     options = {"seed": args.seed, "epochs": args.epochs, "steps": args.steps, "quick": args.quick,
                "data": data_name, "progress": not args.quiet}
     model = _checked_model(entry, _inputs(X_train), options)
-    _fit_kwargs(entry, model, options)                                    # --epochs / --steps it takes
+    fit_kwargs = _fit_kwargs(entry, model, options)                       # refuses what fit does not take
     run_dir = args.out if args.out is not None else \
         os.path.join("runs", f"{entry.name}-{os.path.basename(data_name)}-seed{args.seed}")
     created = _prepare(run_dir, force=args.force)
     if args.force and not created:
         _clear_run(run_dir)
-    return _report(*_guarded(train_run, created, entry, data_name, options, run_dir, argv,
-                             data=(X_train, X_test), model=model), run_dir)
+    with _removed_on_failure(run_dir, created):
+        result = train_run(entry, data_name, options, run_dir, argv, data=(X_train, X_test), model=model,
+                           fit_kwargs=fit_kwargs)
+    return _report(*result, run_dir)
 
 
 def cmd_resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
@@ -306,7 +311,7 @@ def cmd_resume(args: argparse.Namespace, argv: Sequence[str]) -> int:
     options = dict(info.get("options") or {}, progress=not args.quiet)
     X_train, X_test = _load_for(entry, info["data"])
     try:
-        model = runs._build(entry, info, run_dir)
+        model = runs.build_model(entry, info, run_dir)
     except runs.RunError as exc:
         raise UsageError(str(exc)) from None
     autograd.manual_seed(options.get("seed", 0))
@@ -323,22 +328,23 @@ def _prepare(run_dir, force):
 
 def _clear_run(run_dir):
     """--force: the previous run's files go, so nothing of it can be mistaken for the new one."""
-    for name in (runs.RUN_FILE, runs.MODEL_FILE, runs.CHECKPOINT_FILE):
+    for name in runs.RUN_FILES:
         if os.path.isfile(os.path.join(run_dir, name)):
             os.remove(os.path.join(run_dir, name))
 
 
-def _guarded(train: Callable[..., Result], created: bool, *args: Any, **kwargs: Any) -> Result:
-    """Run train(...); a failure before anything worth keeping was written removes the folder made for it."""
+@contextlib.contextmanager
+def _removed_on_failure(run_dir: str, created: bool) -> Iterator[None]:
+    """A run that fails before it wrote a checkpoint or a model leaves nothing behind: the folder
+    made for it goes, or, in a folder that was there, its run.json."""
     try:
-        return train(*args, **kwargs)
+        yield
     except BaseException:
-        run_dir = args[3]
-        kept = [name for name in (runs.CHECKPOINT_FILE, runs.MODEL_FILE) if os.path.isfile(os.path.join(run_dir, name))]
-        if not kept and created:
-            shutil.rmtree(run_dir, ignore_errors=True)
-        elif not kept and os.path.isfile(os.path.join(run_dir, runs.RUN_FILE)):
-            os.remove(os.path.join(run_dir, runs.RUN_FILE))
+        if not any(os.path.isfile(os.path.join(run_dir, name)) for name in (runs.CHECKPOINT_FILE, runs.MODEL_FILE)):
+            if created:
+                shutil.rmtree(run_dir, ignore_errors=True)
+            elif os.path.isfile(os.path.join(run_dir, runs.RUN_FILE)):
+                os.remove(os.path.join(run_dir, runs.RUN_FILE))
         raise
 
 

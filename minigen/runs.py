@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 MODEL_FILE = "model.npz"
 RUN_FILE = "run.json"
 CHECKPOINT_FILE = "checkpoint.npz"
+RUN_FILES = (RUN_FILE, MODEL_FILE, CHECKPOINT_FILE)
 LIBRARIES = ("numpy", "numba", "matplotlib", "scikit-learn", "tqdm", "cupy", "minigen")
 CUPY_DISTRIBUTIONS = ("cupy", "cupy-cuda13x", "cupy-cuda12x", "cupy-cuda11x")
 MAX_RUN_FILE_BYTES = 1 << 20           # a run.json is a few kB; more is not one of ours
@@ -229,7 +230,7 @@ def load_run(run_dir: str) -> tuple["Entry", "GenerativeModel", dict[str, Any]]:
         entry = zoo.get(info["family"])
     except KeyError as exc:
         raise RunError(f"{run_dir}: {exc.args[0]}") from None
-    model = _build(entry, info, run_dir)
+    model = build_model(entry, info, run_dir)
     if not isinstance(state, dict):
         raise RunError(f"{run_dir}: the model file holds no state dict")
     try:
@@ -242,7 +243,7 @@ def load_run(run_dir: str) -> tuple["Entry", "GenerativeModel", dict[str, Any]]:
     return entry, model, info
 
 
-def _build(entry, info, run_dir):
+def build_model(entry, info, run_dir):
     try:
         return entry.model_class(**info["config"])
     except (TypeError, ValueError, ArithmeticError, MemoryError, RecursionError) as exc:
