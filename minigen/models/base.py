@@ -86,10 +86,12 @@ class GenerativeModel(nn.Module):
             return None
         return tuple(int(s) for s in size) if isinstance(size, (list, tuple)) else (int(size),)
 
-    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None) -> Array:
-        """X as float32 (n, *data_shape) on the active device, or a one-line error naming the model:
-        an array of real numbers, at least one row, every value finite, the model's width, and only
-        0s and 1s where the likelihood is Bernoulli.  A flat (n, prod(data_shape)) X is accepted."""
+    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None, dtype: Any = np.float32,
+                   device: Optional[str] = None) -> Array:
+        """X as `dtype` (n, *data_shape) on `device` (default: the active backend's), or a one-line
+        error naming the model: an array of real numbers, at least one row, every value finite, the
+        model's width, and only 0s and 1s where the likelihood is Bernoulli.  A flat
+        (n, prod(data_shape)) X is accepted.  Closed-form fits ask for float64 on the "cpu"."""
         who = f"{self.name}.{where}"
         X = _as_real_array(X, who)
         if X.ndim < 2:
@@ -108,7 +110,7 @@ class GenerativeModel(nn.Module):
             low, high = float(X.min()), float(X.max())
             raise ValueError(f"{who}: this model's likelihood is Bernoulli and needs binary data (0 or 1), "
                              f"got values in [{low:.4g}, {high:.4g}]; binarize it first (e.g. X >= 0.5)")
-        return to_device(X.astype(np.float32, copy=False), default_device())
+        return to_device(X, device or default_device()).astype(dtype, copy=False)
 
     def settings(self, **overrides: Any) -> Any:
         """The family's Defaults with every override that is not None (a typo is a TypeError)."""

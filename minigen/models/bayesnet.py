@@ -18,7 +18,6 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Union
 
 import numpy as np
 
-from autograd.backend import to_numpy
 
 from .base import GenerativeModel
 from .common import seeded_generator
@@ -122,11 +121,12 @@ class BayesNet(GenerativeModel):
         ])
         return cls([Factor("A", (), p_a), Factor("B", (), p_b), Factor(("C", "D"), ("A", "B"), p_cd_given_ab)])
 
-    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None) -> np.ndarray:
-        """X as an int64 array (n, number of variables) of joint states, or a one-line error naming the
-        model: the common checks (numbers, rows, width, finite), then whole numbers within each
-        variable's cardinality."""
-        X = to_numpy(super().check_data(X, where=where)).astype(np.float64)
+    def check_data(self, X: Any, *, where: str = "fit", binary: Optional[bool] = None, dtype: Any = np.int64,
+                   device: Optional[str] = "cpu") -> np.ndarray:
+        """X as integer states (n, number of variables) of `dtype` on the host (the tables are counted
+        there, whatever `device` says), or a one-line error naming the model: the common checks
+        (numbers, rows, width, finite), then whole numbers within each variable's cardinality."""
+        X = super().check_data(X, where=where, dtype=np.float64, device="cpu")
         if not np.all(X == np.round(X)):
             raise ValueError(f"{self.name}.{where}: the data must be integer states, got non-integer values")
         cards = np.array([self.cardinality[v] for v in self.variables])
@@ -135,7 +135,7 @@ class BayesNet(GenerativeModel):
             column = int(np.nonzero(outside.any(axis=0))[0][0])
             raise ValueError(f"{self.name}.{where}: variable {self.variables[column]!r} has "
                              f"{cards[column]} states (0..{cards[column] - 1}), got {X[outside.any(axis=1), column][0]:g}")
-        return X.astype(np.int64)
+        return X.astype(dtype)
 
     def sample(self, n: int, seed: Optional[int] = None) -> np.ndarray:
         """n ancestral samples (3), as an int array (n, number of variables) in `self.variables` order."""

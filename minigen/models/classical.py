@@ -33,10 +33,9 @@ from .common import seeded_generator
 
 
 def _checked_features(model, X, where):
-    """X as float64 (n, d) on the host after the common checks (numbers, rows, width once fit, finite);
-    float64 because the fits are closed form or full batch and compared with scikit-learn's."""
-    model.check_data(X, where=where)
-    return np.asarray(to_numpy(X), dtype=np.float64)
+    """X, checked (numbers, rows, width once fit, finite), as float64 (n, d) on the host: the fits are
+    closed form or full batch and compared with scikit-learn's."""
+    return model.check_data(X, where=where, dtype=np.float64, device="cpu")
 
 
 def _checked_labels(model, X, y):

@@ -24,7 +24,6 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from autograd.backend import to_numpy
 
 from .base import GenerativeModel
 from .common import seeded_generator
@@ -54,10 +53,9 @@ class LinearDynamicalSystem(GenerativeModel):
         self.history: Dict[str, List[float]] = {}
 
     def _host_frames(self, Y, where):
-        """Frames (T, D) as float64 on the host, where the fit and the filter run, after the common
-        checks (whose float32 copy is too coarse for the filter's exact terms)."""
-        self.check_data(Y, where=where)
-        return np.asarray(to_numpy(Y), dtype=np.float64)
+        """Frames (T, D), checked, as float64 on the host, where the fit and the filter run (float32
+        is too coarse for the filter's exact terms)."""
+        return self.check_data(Y, where=where, dtype=np.float64, device="cpu")
 
     def fit(self, Y: Any) -> "LinearDynamicalSystem":
         """Fit A, C, Q, r and the mean frame to a video Y of shape (frames, pixels)."""

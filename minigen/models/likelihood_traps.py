@@ -99,12 +99,12 @@ class Memorizer(GenerativeModel):
 
     def fit(self, X: Any) -> "Memorizer":
         """Memorize the training images (the whole fit)."""
-        self.memory = np.asarray(self.check_data(X, where="fit"), dtype=np.float32).copy()
+        self.memory = self.check_data(X, where="fit", device="cpu").copy()
         return self
 
     def log_prob(self, X: Any) -> np.ndarray:
         """(3) per example: log-sum-exp over the memorized images of the flip log-likelihood, (n,)."""
-        X = np.asarray(self.check_data(X, where="log_prob"), dtype=np.float64)
+        X = self.check_data(X, where="log_prob", dtype=np.float64, device="cpu")
         mismatches = X @ (1 - self.memory.T) + (1 - X) @ self.memory.T                # (n, N) flipped pixels
         per_image = mismatches * math.log(self.eps) + (X.shape[1] - mismatches) * math.log1p(-self.eps)
         return np.logaddexp.reduce(per_image, axis=1) - math.log(len(self.memory))    # (3)

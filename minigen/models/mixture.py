@@ -17,7 +17,6 @@ from typing import Any, Dict, List, Optional
 
 import numpy as np
 
-from autograd.backend import to_numpy
 
 from .base import GenerativeModel
 from .common import seeded_generator
@@ -67,7 +66,7 @@ class MixtureOfBernoullis(GenerativeModel):
 
     def _host_data(self, X, where):
         """Checked binary data as float64 on the host, where EM runs (CuPy input too)."""
-        return np.asarray(to_numpy(self.check_data(X, where=where)), dtype=np.float64)
+        return self.check_data(X, where=where, dtype=np.float64, device="cpu")
 
     def _m_step(self, X, responsibilities, smoothing):
         weight = responsibilities.sum(axis=0)                                       # (K,)

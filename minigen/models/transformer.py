@@ -228,9 +228,10 @@ class CharTransformer(GenerativeModel):
         self.index = {c: i for i, c in enumerate(VOCABULARY)}
         self.gpt = GPT(len(VOCABULARY) + 1, n_layer, n_head, n_embd, block_size)
 
-    def check_data(self, texts: Any, *, where: str = "fit", binary: Optional[bool] = None) -> List[str]:
+    def check_data(self, texts: Any, *, where: str = "fit", binary: Optional[bool] = None, dtype: Any = None,
+                   device: Optional[str] = None) -> List[str]:
         """texts as a list of non-empty strings (one string is one text), or a one-line error naming
-        the model."""
+        the model.  Text has no dtype or device: the base's arguments of those names do not apply."""
         who = f"{self.name}.{where}"
         texts = [texts] if isinstance(texts, str) else texts
         if not isinstance(texts, (list, tuple)) or not all(isinstance(t, str) for t in texts):
