@@ -267,8 +267,8 @@ def _gan_build(shape, args):
     return GAN(data_dim, latent_dim=16, hidden=(32,), loss=loss, architecture="conv", seed=_seed(args))
 
 
-def _gan_evaluate(model, X_test):
-    """Mode coverage over 2,500 samples on the 8/25-Gaussian toys; digits_fd on 8x8 digits."""
+def _sample_quality(model, X_test):
+    """Mode coverage over 2,500 samples on the 8/25-Gaussian toys; the image FD on 8x8 or 28x28 digits."""
     samples = np.asarray(model.sample(2500, seed=0))
     data_dim = _flat(model.data_shape)
     if data_dim == 2:
@@ -290,7 +290,7 @@ def _nearest_toy(X, centers, std):
 
 register(Entry(name="gan", model_class=GAN, build=_gan_build, data="8gaussians", fit_kwargs=_quick(steps=200),
                cpu_time="80-120 s (ring); about 2 min (DCGAN on digits)",
-               evaluate=_gan_evaluate, likelihood=None,
+               evaluate=_sample_quality, likelihood=None,
                description="GAN: minimax, non-saturating, WGAN, WGAN-GP; MLP on 2-D toys, DCGAN on digits"))
 
 
@@ -351,7 +351,7 @@ def _toy_quality(model, X_test):
     """Held-out NLL where the model has a likelihood; mode coverage on the Gaussian-mixture toys;
     the image FD on digits."""
     results = {"test_nll": mean_nll(model, X_test)} if model.likelihood_kind == "exact" else {}
-    results.update(_gan_evaluate(model, X_test) if _flat(model.data_shape) in (2, 64, MNIST_PIXELS) else {})
+    results.update(_sample_quality(model, X_test) if _flat(model.data_shape) in (2, 64, MNIST_PIXELS) else {})
     return results
 
 
